@@ -1,0 +1,130 @@
+"""Shared fixtures: the repository root, the built book, and the browser.
+
+Browser tests use Playwright with the system Chromium (never a downloaded browser). Where no
+Chromium is found they skip with a reason, unless ``REQUIRE_BROWSER=1``, where they fail.
+"""
+
+from __future__ import annotations
+
+import functools
+import http.server
+import os
+import shutil
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+CHROMIUM_CANDIDATES = ("/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome")
+CHROMIUM_ARGS = [
+    "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+]
+
+
+# --- the repository stays clean -------------------------------------------------------------
+
+def _git_status() -> set[str]:
+    try:
+        out = subprocess.run(["git", "status", "--porcelain", "--untracked-files=all"],
+                             cwd=ROOT, capture_output=True, text=True, check=True).stdout
+    except (OSError, subprocess.CalledProcessError):
+        return set()
+    return set(out.splitlines())
+
+
+def pytest_sessionstart(session):
+    session.config._mle_git_before = _git_status()
+
+
+def pytest_sessionfinish(session, exitstatus):
+    before = getattr(session.config, "_mle_git_before", None)
+    if before is None or os.environ.get("MLE_ALLOW_DIRTY"):
+        return
+    new = sorted(_git_status() - before)
+    if new:
+        # Notebooks and tests must write only to temporary directories.
+        sys.stderr.write("\nThe test run changed the repository (write to a temporary directory instead):\n")
+        sys.stderr.write("".join(f"    {line}\n" for line in new))
+        session.exitstatus = 1
+
+
+# --- the book -------------------------------------------------------------------------------
+
+@pytest.fixture(scope="session")
+def built_book() -> Path:
+    """Build the book as ``make book`` does (warnings are errors) and return ``_build/html``."""
+    jb = Path(sys.executable).parent / "jupyter-book"
+    proc = subprocess.run([str(jb), "build", str(ROOT), "-W", "-n", "--keep-going"],
+                          cwd=ROOT, capture_output=True, text=True)
+    log = proc.stdout + proc.stderr
+    if proc.returncode != 0:
+        tail = "\n".join(line for line in log.splitlines() if "WARNING" in line or "ERROR" in line)
+        pytest.fail(f"the book build failed (exit {proc.returncode}):\n{tail or log[-4000:]}")
+    html = ROOT / "_build" / "html"
+    assert (html / "index.html").exists()
+    return html
+
+
+# --- the browser ----------------------------------------------------------------------------
+
+def chromium_path() -> str | None:
+    """Return the system Chromium's path, or None when there is none."""
+    for candidate in CHROMIUM_CANDIDATES:
+        if Path(candidate).exists():
+            return candidate
+    return shutil.which("chromium")
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args):
+    path = chromium_path()
+    if path is None:
+        message = "no system Chromium found (install Debian's 'chromium' package)"
+        if os.environ.get("REQUIRE_BROWSER") == "1":
+            pytest.fail(message + " and REQUIRE_BROWSER=1")
+        pytest.skip(message)
+    return {**browser_type_launch_args, "executable_path": path, "args": CHROMIUM_ARGS}
+
+
+class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *args):  # keep test output readable
+        pass
+
+
+@pytest.fixture(scope="session")
+def serve():
+    """Return a function that serves a folder on loopback and gives its base URL."""
+    servers = []
+
+    def _serve(folder: Path) -> str:
+        handler = functools.partial(_QuietHandler, directory=str(folder))
+        server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        servers.append(server)
+        return f"http://127.0.0.1:{server.server_address[1]}"
+
+    yield _serve
+    for server in servers:
+        server.shutdown()
+
+
+@pytest.fixture
+def offline_page(page):
+    """A Playwright page that may only talk to loopback; other requests are aborted and recorded."""
+    blocked: list[str] = []
+
+    def _route(route):
+        url = route.request.url
+        if url.startswith(("http://127.0.0.1", "http://localhost", "data:", "blob:")):
+            route.continue_()
+        else:
+            blocked.append(url)
+            route.abort()
+
+    page.route("**/*", _route)
+    page.blocked_requests = blocked
+    return page

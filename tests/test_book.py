@@ -1,0 +1,99 @@
+"""The site: it builds with zero warnings, and a reader finds the five parts of the talk."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from conftest import ROOT
+
+PARTS = ["1 Introduction", "2 ML Systems", "3 MLE Principles", "4 Bridging the Gap", "5 Conclusion"]
+
+
+def toc_files() -> list[str]:
+    toc = yaml.safe_load((ROOT / "_toc.yml").read_text(encoding="utf-8"))
+    files = [toc["root"]]
+
+    def walk(entries):
+        for entry in entries or []:
+            if "file" in entry:
+                files.append(entry["file"])
+            walk(entry.get("sections"))
+
+    for part in toc["parts"]:
+        walk(part["chapters"])
+    return files
+
+
+def test_toc_parts_mirror_the_talk():
+    toc = yaml.safe_load((ROOT / "_toc.yml").read_text(encoding="utf-8"))
+    captions = [part["caption"] for part in toc["parts"]]
+    assert captions[:5] == PARTS
+    assert "Exercises" in captions and "Instructor guide" in captions
+
+
+def test_every_toc_entry_exists():
+    missing = [f for f in toc_files()
+               if not any((ROOT / f"{f}{ext}").exists() for ext in (".md", ".ipynb"))]
+    assert not missing
+
+
+def test_every_notebook_and_solution_is_in_the_toc():
+    listed = set(toc_files())
+    for folder in ("notebooks", "solutions", "exercises"):
+        for path in (ROOT / folder).glob("*.ipynb"):
+            assert f"{folder}/{path.stem}" in listed, f"{folder}/{path.name} is not in _toc.yml"
+
+
+def test_config_executes_solutions_but_not_exercises():
+    config = yaml.safe_load((ROOT / "_config.yml").read_text(encoding="utf-8"))
+    execute = config["execute"]
+    assert execute["execute_notebooks"] in {"cache", "force"}
+    assert "exercises/*" in execute["exclude_patterns"]
+    assert not any("solutions" in p for p in execute["exclude_patterns"])
+    assert execute["raise_on_error"] is True and execute["timeout"] > 0
+    assert config["repository"]["url"].startswith("https://")
+    buttons = config["launch_buttons"]
+    assert {"binderhub_url", "colab_url", "jupyterhub_url"} <= buttons.keys()
+
+
+@pytest.mark.slow
+def test_book_builds_without_warnings(built_book):
+    for page in toc_files():
+        assert (built_book / f"{page}.html").exists(), f"{page}.html was not built"
+
+
+@pytest.mark.slow
+def test_sidebar_lists_the_five_parts(built_book):
+    html = (built_book / "index.html").read_text(encoding="utf-8")
+    captions = re.findall(r'<p aria-level="2" class="caption" role="heading">'
+                          r'<span class="caption-text">\s*(.*?)\s*</span>', html)
+    assert captions[:5] == PARTS, captions
+
+
+@pytest.mark.slow
+def test_execution_error_fails_the_build_and_names_the_notebook(tmp_path):
+    # The course's own execute settings, in a one-page book holding a broken notebook.
+    config = yaml.safe_load((ROOT / "_config.yml").read_text(encoding="utf-8"))
+    execute = {**config["execute"], "cache": str(tmp_path / "cache")}
+    (tmp_path / "_config.yml").write_text(
+        yaml.safe_dump({"title": "t", "only_build_toc_files": True, "execute": execute}))
+    (tmp_path / "_toc.yml").write_text("format: jb-book\nroot: index\nchapters:\n- file: broken\n")
+    (tmp_path / "index.md").write_text("# Index\n")
+    import nbformat
+
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nb.cells = [nbformat.v4.new_markdown_cell("# Broken"), nbformat.v4.new_code_cell("1 / 0")]
+    nbformat.write(nb, tmp_path / "broken.ipynb")
+    jb = str(Path(sys.executable).parent / "jupyter-book")
+    proc = subprocess.run([jb, "build", str(tmp_path), "-W", "-n", "--keep-going"],
+                          capture_output=True, text=True)
+    assert proc.returncode != 0
+    assert "broken" in proc.stdout + proc.stderr
+    assert "ZeroDivisionError" in proc.stdout + proc.stderr

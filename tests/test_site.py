@@ -1,0 +1,25 @@
+"""The built site in headless Chromium, as a reader sees it: offline, five parts in the sidebar."""
+
+from __future__ import annotations
+
+import pytest
+
+from test_book import PARTS
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+
+def test_landing_page_shows_the_parts_offline(built_book, serve, offline_page):
+    base = serve(built_book)
+    offline_page.goto(f"{base}/index.html")
+    captions = offline_page.locator("nav.bd-links p.caption .caption-text").all_inner_texts()
+    assert [c.strip() for c in captions][:5] == PARTS
+    assert offline_page.blocked_requests == [], "the page asked for something beyond the site"
+
+
+def test_a_chapter_is_one_click_from_the_landing_page(built_book, serve, offline_page):
+    base = serve(built_book)
+    offline_page.goto(f"{base}/index.html")
+    offline_page.locator("nav.bd-links a", has_text="Introduction").first.click()
+    assert offline_page.url.endswith("book/introduction.html")
+    assert offline_page.locator("h1").first.inner_text().strip()
