@@ -22,6 +22,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
     _add_info(sub)
+    _add_score(sub)
     return parser
 
 
@@ -36,6 +37,60 @@ def _run_info(args: argparse.Namespace) -> int:
     import mlecourse
 
     print(f"mlecourse {__version__} at {Path(mlecourse.__file__).parent}")
+    return 0
+
+
+def _add_score(sub) -> None:
+    p = sub.add_parser("score", help="score an assessment JSON file (scores and next steps)")
+    p.add_argument("assessment", help="an assessment file in the course's JSON format")
+    p.add_argument("--rubric", default=None,
+                   help="rubric id or YAML path (default: the rubric the file names)")
+    p.add_argument("--format", choices=("text", "json"), default="text", dest="output_format",
+                   help="output format (default: text)")
+    p.set_defaults(func=_run_score)
+
+
+def format_result_text(rubric, result) -> str:
+    """A readable report of a ScoreResult: scores, flags, unanswered cells and next steps."""
+    from mlecourse.rubric import format_value
+    from mlecourse.scoring import format_score
+
+    names = {g.id: g.name for g in rubric.groups}
+    items = {it.id: it.name for it in rubric.items}
+    width = max(len(n) for n in names.values())
+    lines = [f"{rubric.title} ({rubric.id} {rubric.version})", ""]
+    for g in rubric.groups:
+        lines.append(f"  {names[g.id]:<{width}}  {format_score(result.group_scores[g.id])}")
+    label = "Overall" if result.overall_key == "overall" else "Final"
+    lines.append(f"  {label:<{width}}  {format_score(result.overall)}")
+    if result.band:
+        lines.append(f"  {'Band':<{width}}  {result.band}")
+    for a in result.ahead:
+        lines.append(f"  ! {names[a.group]} ({format_score(a.score)}) is ahead of its foundation "
+                     f"{names[a.foundation]} ({format_score(a.foundation_score)})")
+    if result.unanswered:
+        lines += ["", f"Unanswered ({len(result.unanswered)}): {', '.join(result.unanswered)}"]
+    lines += ["", "Next steps:" if result.next_steps else "Next steps: none."]
+    for n, step in enumerate(result.next_steps, start=1):
+        lines.append(f"  {n}. {names[step.group]}, {items[step.item]} (level "
+                     f"{format_value(step.level)}): {step.text}")
+    return "\n".join(lines)
+
+
+def _run_score(args: argparse.Namespace) -> int:
+    import json
+
+    from mlecourse.assessment import load_assessment
+    from mlecourse.rubric import load_rubric
+    from mlecourse.scoring import score
+
+    assessment = load_assessment(args.assessment, args.rubric)
+    rubric = load_rubric(args.rubric or assessment["rubric"]["id"])
+    result = score(rubric, assessment["answers"])
+    if args.output_format == "json":
+        print(json.dumps(result.to_dict(), indent=2, ensure_ascii=False))
+    else:
+        print(format_result_text(rubric, result))
     return 0
 
 

@@ -81,11 +81,14 @@ class Ahead:
     foundation: str
     score: Fraction
     foundation_score: Fraction
+    group_name: str = ""
+    foundation_name: str = ""
 
     @property
     def message(self) -> str:
-        return (f"{self.group} ({format_score(self.score)}) is ahead of its foundation "
-                f"{self.foundation} ({format_score(self.foundation_score)})")
+        return (f"{self.group_name or self.group} ({format_score(self.score)}) is ahead of its "
+                f"foundation {self.foundation_name or self.foundation} "
+                f"({format_score(self.foundation_score)})")
 
     def to_dict(self) -> dict:
         return {"group": self.group, "foundation": self.foundation,
@@ -186,7 +189,7 @@ def ahead_of_foundations(rubric: Rubric, group_scores: Mapping) -> list[Ahead]:
         for dep in g.depends_on:
             theirs = group_scores.get(dep)
             if mine is not None and theirs is not None and mine - theirs >= gap:
-                flagged.append(Ahead(g.id, dep, mine, theirs))
+                flagged.append(Ahead(g.id, dep, mine, theirs, g.name, rubric.group(dep).name))
     return flagged
 
 

@@ -1,5 +1,201 @@
-"""Sphinx extension for the course site (the scorecard pages are added here)."""
+"""Sphinx extension for the course site: the ``mle-scorecard`` directive.
+
+In a MyST page::
+
+    ```{mle-scorecard} mle-maturity
+    ```
+
+renders the rubric (a packaged id, or a path to a rubric YAML file relative to the page) as an
+HTML form at build time, with the rubric embedded as JSON for ``static/scorecard.js``. The
+script and ``static/scorecard.css`` (vanilla, no framework, no CDN) are copied into
+``_static/`` and linked only on pages that contain a scorecard.
+
+The HTML contract that the script and the browser tests rely on:
+
+* the form carries ``data-mle-scorecard="<rubric id>"``;
+* each cell is a group of radio inputs named ``<group>.<item>`` whose values are the level
+  values (``1``, ``2``, ``3`` or ``0``, ``0.5``, ``1``);
+* ``[data-mle-score="<group>"]`` and ``[data-mle-score="overall"]`` (maturity) or
+  ``[data-mle-score="final"]`` and ``[data-mle-band]`` (min-of-sections) show the scores;
+* ``[data-mle-next]`` is the ordered list of next steps.
+"""
+
+from __future__ import annotations
+
+import json
+from html import escape
+from pathlib import Path
+
+from docutils import nodes
+from sphinx.util.docutils import SphinxDirective
+
+from mlecourse import __version__
+from mlecourse.rubric import Rubric, format_value, load_rubric, rubric_path
+
+STATIC_DIR = Path(__file__).parent / "static"
+JS_FILE = "scorecard.js"
+CSS_FILE = "scorecard.css"
+
+
+def _a(value) -> str:
+    """Escape for an HTML attribute value."""
+    return escape(str(value), quote=True)
+
+
+def _t(value) -> str:
+    """Escape for HTML text."""
+    return escape(str(value), quote=False)
+
+
+def rubric_json(rubric: Rubric) -> str:
+    """The rubric as JSON that is safe inside a ``<script>`` element."""
+    text = json.dumps(rubric.to_dict(), ensure_ascii=False, separators=(",", ":"))
+    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+
+
+def _source_text(rubric: Rubric, ref: dict) -> str:
+    src = rubric.sources.get(ref.get("source"), {})
+    title = src.get("title", ref.get("source", ""))
+    detail = ref.get("detail")
+    return f"{title}: {detail}" if detail else title
+
+
+def _cell_html(rubric: Rubric, cell, item_name: str) -> str:
+    cid = cell.id
+    options = []
+    for lv in rubric.levels:
+        key = format_value(lv.value)
+        options.append(
+            f'<label class="mle-option" data-rank="{rubric.level_index(lv.value)}">'
+            f'<input type="radio" name="{_a(cid)}" value="{_a(key)}">'
+            f'<span class="mle-level">{_t(key)} · {_t(lv.name)}</span>'
+            f'<span class="mle-descriptor">{_t(cell.levels[lv.value])}</span></label>'
+        )
+    detail = f'<p class="mle-detail">{_t(cell.detail)}</p>' if cell.detail else ""
+    refs = ""
+    if cell.references:
+        refs = ('<details class="mle-refs"><summary>Sources</summary><ul>'
+                + "".join(f"<li>{_t(_source_text(rubric, r))}</li>" for r in cell.references)
+                + "</ul></details>")
+    return (
+        f'<fieldset class="mle-cell" data-mle-cell="{_a(cid)}" id="mle-cell-{_a(cid)}">'
+        f'<legend><span class="mle-item">{_t(item_name)}</span> {_t(cell.question)}'
+        f'<span class="mle-prefilled-badge" hidden>pre-filled</span></legend>'
+        f"{detail}"
+        f'<div class="mle-options" role="radiogroup">{"".join(options)}</div>'
+        f'<div class="mle-cell-tools"><button type="button" class="mle-clear" '
+        f'data-mle-clear="{_a(cid)}">Clear answer</button>'
+        f'<label class="mle-note-label">Notes <textarea rows="2" data-mle-note="{_a(cid)}" '
+        f'aria-label="Notes for {_a(cid)}" placeholder="Why this level? (plain text)"></textarea>'
+        f"</label></div>{refs}</fieldset>"
+    )
+
+
+def _heatmap_html(rubric: Rubric) -> str:
+    head = "".join(f"<th scope=\"col\">{_t(it.name)}</th>" for it in rubric.items)
+    total_label = "Score" if rubric.scoring == "maturity" else "Sum"
+    rows = []
+    for g in rubric.groups:
+        cells = "".join(
+            f'<td class="mle-heat" data-mle-heat="{_a(g.id)}.{_a(it.id)}"></td>'
+            for it in rubric.items
+        )
+        rows.append(f'<tr><th scope="row"><a href="#mle-group-{_a(g.id)}">{_t(g.name)}</a></th>'
+                    f'{cells}<td class="mle-score" data-mle-score="{_a(g.id)}">–</td></tr>')
+    if rubric.scoring == "maturity":
+        foot = (f'<tr><th scope="row" colspan="{len(rubric.items) + 1}">Overall</th>'
+                f'<td class="mle-score mle-overall" data-mle-score="overall">–</td></tr>')
+    else:
+        foot = (f'<tr><th scope="row" colspan="{len(rubric.items) + 1}">Final score '
+                f'(lowest section sum)</th>'
+                f'<td class="mle-score mle-overall" data-mle-score="final">–</td></tr>')
+    return (f'<table class="mle-heatmap" data-mle-heatmap><thead><tr>'
+            f"<th scope=\"col\">{_t(rubric.group_label)}</th>{head}<th scope=\"col\">"
+            f"{total_label}</th></tr></thead><tbody>{''.join(rows)}</tbody>"
+            f"<tfoot>{foot}</tfoot></table>")
+
+
+def render_scorecard_html(rubric: Rubric) -> str:
+    """The scorecard form for ``rubric`` as an HTML string (the directive's output)."""
+    band = ""
+    if rubric.scoring == "min-of-sections":
+        band = '<p class="mle-band-line">Interpretation: <strong data-mle-band>–</strong></p>'
+    legend = "".join(
+        f'<span class="mle-key" data-rank="{i}">{_t(format_value(lv.value))} {_t(lv.name)}</span>'
+        for i, lv in enumerate(rubric.levels)
+    )
+    groups = []
+    for g in rubric.groups:
+        cells = "".join(
+            _cell_html(rubric, rubric.cells[f"{g.id}.{it.id}"], it.name) for it in rubric.items
+        )
+        desc = f'<p class="mle-group-desc">{_t(g.description)}</p>' if g.description else ""
+        groups.append(f'<fieldset class="mle-group" id="mle-group-{_a(g.id)}">'
+                      f"<legend>{_t(g.name)}</legend>{desc}{cells}</fieldset>")
+    return (
+        f'<form class="mle-scorecard" data-mle-scorecard="{_a(rubric.id)}" '
+        f'data-mle-version="{_a(rubric.version)}" data-mle-kind="{_a(rubric.scoring)}" '
+        f'autocomplete="off" novalidate>'
+        f'<noscript><p class="mle-message mle-error">The scorecard needs JavaScript for its live '
+        f"scores. You can still read every question below.</p></noscript>"
+        f'<div class="mle-toolbar">'
+        f'<button type="button" data-mle-action="export">Export JSON</button>'
+        f'<label class="mle-import">Import JSON <input type="file" accept=".json,application/json"'
+        f' data-mle-action="import"></label>'
+        f'<button type="button" data-mle-action="share">Make a shareable link</button>'
+        f'<button type="button" data-mle-action="reset">Reset</button>'
+        f'<input type="text" readonly class="mle-share-url" data-mle-share-url '
+        f'aria-label="Shareable link" hidden></div>'
+        f'<p class="mle-message" data-mle-message role="status" aria-live="polite"></p>'
+        f'<section class="mle-results" aria-label="Results">'
+        f'<div class="mle-legend">{legend}</div>{_heatmap_html(rubric)}{band}'
+        f'<ul class="mle-ahead" data-mle-ahead></ul>'
+        f'<p class="mle-unanswered" data-mle-unanswered></p>'
+        f'<h3 class="mle-next-title">Next steps</h3>'
+        f'<ol class="mle-next" data-mle-next></ol></section>'
+        f'{"".join(groups)}'
+        f'<script type="application/json" data-mle-rubric>{rubric_json(rubric)}</script>'
+        f"</form>"
+    )
+
+
+class ScorecardDirective(SphinxDirective):
+    """``{mle-scorecard} <rubric id or path>``: the rubric as a self-scoring HTML form."""
+
+    required_arguments = 1
+    optional_arguments = 0
+    has_content = False
+
+    def run(self):
+        arg = self.arguments[0].strip()
+        target = arg
+        if arg.endswith((".yaml", ".yml")):
+            _, target = self.env.relfn2path(arg)
+        try:
+            path = rubric_path(target)
+            rubric = load_rubric(path)
+        except ValueError as exc:
+            raise self.error(f"mle-scorecard: {exc}") from None
+        self.env.note_dependency(str(Path(path).resolve()))
+        return [nodes.raw("", render_scorecard_html(rubric), format="html")]
+
+
+def _add_static_path(app) -> None:
+    static = str(STATIC_DIR)
+    if static not in app.config.html_static_path:
+        app.config.html_static_path.append(static)
+
+
+def _add_assets(app, pagename, templatename, context, doctree) -> None:
+    """Link the scorecard script and style sheet on pages that contain a scorecard."""
+    if "data-mle-scorecard=" in context.get("body", ""):
+        app.add_css_file(CSS_FILE)
+        app.add_js_file(JS_FILE, defer="defer")
 
 
 def setup(app):
-    return {"parallel_read_safe": True, "parallel_write_safe": True}
+    """Register the directive and the static files."""
+    app.add_directive("mle-scorecard", ScorecardDirective)
+    app.connect("builder-inited", _add_static_path)
+    app.connect("html-page-context", _add_assets)
+    return {"version": __version__, "parallel_read_safe": True, "parallel_write_safe": True}
