@@ -19,7 +19,7 @@ Columns
 ``region``                str: "north", "south", "east", "west"
 ``age_band``              str: "18-25", "26-40", "41-60", "61+" (the sensitive attribute;
                           not a model input)
-``defaulted``             int 0/1, the target (about 9 % defaults without drift)
+``defaulted``             int 0/1, the target (about 10 % defaults without drift)
 
 How the data are generated
 --------------------------
@@ -39,11 +39,13 @@ and reaches full ``severity`` after ``ramp`` months (``ramp=0``: a sudden step).
 ``(start, severity)`` or ``(start, severity, ramp)`` is accepted wherever a ``Drift`` is.
 
 ``covariate_shift``  The inputs move (a new online broker channel in an economic downturn):
-                     incomes fall by ``1 - exp(-0.15 s)`` (14 % at ``s=1``), loan amounts rise by
-                     ``exp(0.4 s) - 1`` (49 %), longer terms, more young applicants, more contract
-                     and self-employed work and a region mix moving towards the east
-                     (mixes move ``min(s, 1)`` of the way to the shifted mix). The
-                     input->outcome rule is unchanged.
+                     incomes are multiplied by ``exp(-0.25 s)`` (22 % lower at ``s=1``), the loan
+                     to income ratio by ``exp(0.45 s)`` (so loans are about 22 % larger), terms
+                     get longer, applicants younger, contract and self-employed work more common
+                     and the region mix moves towards the east (mixes move ``min(s, 1)`` of the
+                     way to the shifted mix). More applicants are risky, so the default rate
+                     rises (about 10 % -> 24 % at ``s=1``) although the input->outcome rule is
+                     unchanged.
 ``concept_drift``    The input->outcome relationship changes (a sectoral and regional shock):
                      contract and self-employed work become riskier (+0.9 and +0.6 log-odds at
                      ``s=1``), the east region becomes riskier (+0.8), credit history stops
@@ -51,10 +53,12 @@ and reaches full ``severity`` after ``ramp`` months (``ramp=0``: a sudden step).
                      input drift measures cannot see it.
 ``label_shift``      The base default rate changes while the profile of defaulters and
                      non-defaulters stays the same (P(x | y) fixed): the prior odds of default are
-                     multiplied by ``exp(s)`` by rejection sampling (``s=1``: roughly 9 % -> 20 %).
+                     multiplied by ``exp(s)`` by rejection sampling (``s=1``: about 10 % -> 22 %).
 ``seasonality``      A yearly pattern tied to the calendar month: loan amounts peak in July
-                     (``x exp(0.25 s)``) and default risk peaks in February (+0.35 ``s``
-                     log-odds). A model trained on fewer than 12 months has not seen the cycle.
+                     (factor ``exp(0.4 s cos(2 pi (m - 7) / 12))`` for calendar month ``m``, i.e.
+                     up to 49 % above the level of spring and autumn) and default risk peaks in
+                     February (up to +0.6 ``s`` log-odds). ``start`` switches the pattern on; a
+                     model trained on fewer than 12 months has not seen the whole cycle.
 ``quality_break``    A sudden data-quality break: from ``start`` on, ``income`` is reported in EUR
                      instead of thousands of EUR (values x 1000) for a share ``severity`` of rows
                      (1.0 = every row; ``ramp`` is ignored). Outcomes are computed from the true
@@ -78,6 +82,7 @@ __all__ = [
     "Scenario",
     "simulate_loans",
     "drift_amount",
+    "SCENARIOS",
     "FEATURES",
     "NUMERIC_FEATURES",
     "CATEGORICAL_FEATURES",
@@ -211,6 +216,20 @@ def drift_amount(scenario: Scenario, name: str, month_index: int) -> float:
     return 0.0 if drift is None else drift.amount(month_index)
 
 
+#: Named example scenarios used across the course (drifts begin in month index 12, i.e. after a
+#: year). "downturn" is the running story: inputs and the input->outcome rule change together,
+#: ramping in over four months.
+SCENARIOS = {
+    "no drift": Scenario(),
+    "covariate shift": Scenario(covariate_shift=Drift(12, 1.0)),
+    "concept drift": Scenario(concept_drift=Drift(12, 1.0)),
+    "label shift": Scenario(label_shift=Drift(12, 1.0)),
+    "seasonality": Scenario(seasonality=Drift(0, 1.0)),
+    "quality break": Scenario(quality_break=Drift(12, 1.0)),
+    "downturn": Scenario(covariate_shift=Drift(12, 1.0, 4), concept_drift=Drift(12, 1.0, 4)),
+}
+
+
 def _mix(pair, amount):
     w = min(max(amount, 0.0), 1.0)
     p = (1.0 - w) * pair[0] + w * pair[1]
@@ -239,11 +258,11 @@ def _month_block(rng, n, t, month_of_year, sc):
     history = np.round(np.clip(history, 0.0, 45.0), 1)
 
     log_income = (_INCOME_BASE + _INCOME_EMP[emp] + _INCOME_REGION[region] + _INCOME_AGE[age]
-                  - 0.15 * cov + 0.45 * rng.standard_normal(n))
+                  - 0.25 * cov + 0.45 * rng.standard_normal(n))
     income = np.round(np.clip(np.exp(log_income), 5.0, 500.0), 1)
 
-    season_loan = 0.25 * sea * np.cos(2 * np.pi * (month_of_year - 6) / 12)
-    log_ratio = (np.log(0.30) + 0.25 * (term - 36) / 12 + 0.4 * cov + season_loan
+    season_loan = 0.4 * sea * np.cos(2 * np.pi * (month_of_year - 6) / 12)
+    log_ratio = (np.log(0.30) + 0.25 * (term - 36) / 12 + 0.45 * cov + season_loan
                  + 0.5 * rng.standard_normal(n))
     loan = np.round(np.clip(income * np.exp(log_ratio), 1.0, 1000.0), 1)
 
@@ -258,7 +277,7 @@ def _month_block(rng, n, t, month_of_year, sc):
         + _RISK_EMP[emp]
         + _RISK_REGION[region]
         + con * (_CONCEPT_EMP[emp] + _CONCEPT_REGION[region])
-        + 0.35 * sea * np.cos(2 * np.pi * (month_of_year - 1) / 12)
+        + 0.6 * sea * np.cos(2 * np.pi * (month_of_year - 1) / 12)
     )
     p = 1.0 / (1.0 + np.exp(-logit))
     defaulted = (rng.random(n) < p).astype(np.int64)

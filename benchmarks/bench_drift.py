@@ -1,0 +1,50 @@
+"""Speed of the running example and of the drift primitives (model decay, issue 4)."""
+
+import time
+
+import numpy as np
+import pandas as pd
+
+from mlecourse.drift import drift_by_month, drift_report
+from mlecourse.simulate import SCENARIOS, simulate_loans
+
+
+def _window(n, shift, seed):
+    """A 10-feature window: 6 continuous numeric, 4 categorical columns."""
+    rng = np.random.default_rng(seed)
+    data = {f"x{i}": rng.normal(loc=shift * i / 5, size=n) for i in range(6)}
+    levels = np.array(["a", "b", "c", "d", "e"], dtype=object)
+    for i in range(4):
+        p = np.array([0.3, 0.25, 0.2, 0.15, 0.1]) + shift * np.array([-0.1, 0, 0, 0, 0.1])
+        data[f"c{i}"] = levels[np.searchsorted(np.cumsum(p / p.sum()), rng.random(n))]
+    return pd.DataFrame(data)
+
+
+def cases():
+    months, rows = 24, 20_000
+    start = time.perf_counter()
+    simulate_loans(months=months, rows_per_month=rows, seed=0, scenario=SCENARIOS["downturn"])
+    seconds = time.perf_counter() - start
+    yield (f"simulate_loans {months} x {rows:,} rows "
+           f"({months * rows / seconds / 1e6:.1f} M rows/s)", seconds, 1.0)
+
+    n = 1_000_000
+    ref, cur = _window(n, 0.0, 0), _window(n, 0.5, 1)
+    numeric = [f"x{i}" for i in range(6)]
+    categorical = [f"c{i}" for i in range(4)]
+    start = time.perf_counter()
+    drift_report(ref, cur, numeric=numeric, categorical=categorical)
+    yield ("drift_report 1,000,000 vs 1,000,000 rows x 10 features (PSI + tests)",
+           time.perf_counter() - start, 1.0)
+
+    df = simulate_loans(months=months, rows_per_month=rows, seed=0,
+                        scenario=SCENARIOS["downturn"])
+    start = time.perf_counter()
+    drift_by_month(df[df["month"] < "2024-07-01"], df)
+    yield (f"drift_by_month feature x month table ({months} x {rows:,} rows)",
+           time.perf_counter() - start, 1.0)
+
+
+if __name__ == "__main__":
+    for label, seconds, budget in cases():
+        print(f"{label:<75} {seconds:6.3f} s (budget {budget:g} s)")
