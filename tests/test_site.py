@@ -12,6 +12,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow]
 def test_landing_page_shows_the_parts_offline(built_book, serve, offline_page):
     base = serve(built_book)
     offline_page.goto(f"{base}/index.html")
+    offline_page.wait_for_url("**/book/index.html")  # the site's front door redirects here
     captions = offline_page.locator("nav.bd-links p.caption .caption-text").all_inner_texts()
     assert [c.strip() for c in captions][:5] == PARTS
     assert offline_page.blocked_requests == [], "the page asked for something beyond the site"
@@ -19,7 +20,24 @@ def test_landing_page_shows_the_parts_offline(built_book, serve, offline_page):
 
 def test_a_chapter_is_one_click_from_the_landing_page(built_book, serve, offline_page):
     base = serve(built_book)
-    offline_page.goto(f"{base}/index.html")
+    offline_page.goto(f"{base}/book/index.html")
     offline_page.locator("nav.bd-links a", has_text="Introduction").first.click()
     assert offline_page.url.endswith("book/introduction.html")
     assert offline_page.locator("h1").first.inner_text().strip()
+
+
+def test_maths_renders_offline(built_book, serve, offline_page):
+    # MathJax is vendored: a page with formulas renders them without any CDN.
+    base = serve(built_book)
+    offline_page.goto(f"{base}/notebooks/model-decay.html")
+    offline_page.wait_for_selector("mjx-container", timeout=15000)
+    assert offline_page.blocked_requests == []
+
+
+def test_no_page_reaches_beyond_the_site(built_book, serve, offline_page):
+    from test_book import toc_files
+
+    base = serve(built_book)
+    for page in toc_files():
+        offline_page.goto(f"{base}/{page}.html", wait_until="load")
+        assert offline_page.blocked_requests == [], f"{page}: {offline_page.blocked_requests}"
