@@ -52,6 +52,23 @@ def pytest_sessionfinish(session, exitstatus):
         session.exitstatus = 1
 
 
+# --- shared scorecard fixtures -------------------------------------------------------------
+
+def scorecard_fixtures() -> dict:
+    """Fixture assessments that carry expected results, by name; shared by the Python scoring
+    tests and the browser tests so both implementations are held to the same answers."""
+    import json
+    from importlib import resources
+
+    out = {}
+    for f in resources.files("mlecourse").joinpath("fixtures").iterdir():
+        if f.name.endswith(".json"):
+            data = json.loads(f.read_text("utf-8"))
+            if "expected" in data:
+                out[f.name[:-5]] = data
+    return out
+
+
 # --- the book -------------------------------------------------------------------------------
 
 @pytest.fixture(scope="session")

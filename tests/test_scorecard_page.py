@@ -22,6 +22,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect
 
+from conftest import scorecard_fixtures
 from mlecourse.assessment import load_assessment, validate_assessment
 from mlecourse.rubric import format_value, load_rubric
 from mlecourse.scoring import format_score, score
@@ -32,17 +33,7 @@ PRINCIPLES = ["versioning", "testing", "reproducibility", "deployment", "monitor
 SECTIONS = ["data", "model", "infrastructure", "monitoring"]
 
 
-def _fixtures() -> dict:
-    out = {}
-    for f in resources.files("mlecourse").joinpath("fixtures").iterdir():
-        if f.name.endswith(".json"):
-            data = json.loads(f.read_text("utf-8"))
-            if "expected" in data:
-                out[f.name[:-5]] = data
-    return out
-
-
-FIXTURES = _fixtures()
+FIXTURES = scorecard_fixtures()
 
 
 @pytest.fixture(scope="session")

@@ -8,6 +8,8 @@ from fractions import Fraction
 from importlib import resources
 
 import pytest
+
+from conftest import scorecard_fixtures
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -26,18 +28,7 @@ MATURITY = load_rubric("mle-maturity")
 MTS = load_rubric("ml-test-score")
 
 
-def load_fixtures() -> dict:
-    """Fixture files that carry expected results (shared with the browser tests)."""
-    out = {}
-    for f in resources.files("mlecourse").joinpath("fixtures").iterdir():
-        if f.name.endswith(".json"):
-            data = json.loads(f.read_text("utf-8"))
-            if "expected" in data:
-                out[f.name[:-5]] = data
-    return out
-
-
-FIXTURES = load_fixtures()
+FIXTURES = scorecard_fixtures()
 
 
 def test_there_are_fixtures_for_both_rubrics():
