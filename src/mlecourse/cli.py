@@ -23,6 +23,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub.required = True
     _add_info(sub)
     _add_score(sub)
+    _add_assess(sub)
     return parser
 
 
@@ -91,6 +92,67 @@ def _run_score(args: argparse.Namespace) -> int:
         print(json.dumps(result.to_dict(), indent=2, ensure_ascii=False))
     else:
         print(format_result_text(rubric, result))
+    return 0
+
+
+def _add_assess(sub) -> None:
+    p = sub.add_parser(
+        "assess", help="scan a project folder read-only and suggest a maturity level per cell",
+        description="Scan a project folder without running anything from it and suggest a "
+                    "level for each cell of the rubric, with the files that show it.")
+    p.add_argument("path", help="the project folder to scan")
+    p.add_argument("--rubric", default="mle-maturity",
+                   help="rubric id (default and only supported: mle-maturity)")
+    p.add_argument("--format", choices=("text", "json", "markdown"), default="text",
+                   dest="output_format",
+                   help="text: a table; json: the assessment interchange format (imports into "
+                        "the scorecard widget and page); markdown: for a pull request or README")
+    p.add_argument("--progress", action="store_true",
+                   help="show a file count on stderr while scanning (default: only for text "
+                        "output on a terminal)")
+    p.set_defaults(func=_run_assess)
+
+
+class _Progress:
+    """Updates one line on stderr with the number of files scanned."""
+
+    def __init__(self, stream):
+        self.stream = stream
+        self.shown = False
+
+    def __call__(self, n_files: int) -> None:
+        self.stream.write(f"\rscanning... {n_files:,} files")
+        self.stream.flush()
+        self.shown = True
+
+    def clear(self) -> None:
+        if self.shown:
+            self.stream.write("\r" + " " * 40 + "\r")
+            self.stream.flush()
+
+
+def _run_assess(args: argparse.Namespace) -> int:
+    import json
+
+    from mlecourse.scan import format_markdown, format_text, load_signal_map, scan, suggest
+
+    load_signal_map(args.rubric)  # an unsupported rubric is refused before scanning
+    show = args.progress or (args.output_format == "text" and sys.stderr.isatty())
+    progress = _Progress(sys.stderr) if show else None
+    try:
+        result = scan(args.path, progress=progress)
+    finally:
+        if progress is not None:
+            progress.clear()
+    assessment = suggest(result, args.rubric)
+    if args.output_format == "json":
+        print(json.dumps(assessment, indent=2, ensure_ascii=False))
+        for p in result.problems:
+            print(f"mlecourse assess: warning: {p['path']}: {p['problem']}", file=sys.stderr)
+    elif args.output_format == "markdown":
+        print(format_markdown(assessment, result))
+    else:
+        print(format_text(assessment, result))
     return 0
 
 

@@ -197,8 +197,13 @@ def format_value(value) -> str:
 
 
 def list_rubrics() -> list[str]:
-    """Ids of the rubrics shipped with the package (``rubrics/*.yaml``), sorted."""
-    return sorted(p.stem for p in RUBRIC_DIR.glob("*.yaml"))
+    """Ids of the rubrics shipped with the package (``rubrics/*.yaml``), sorted.
+
+    ``*.signals.yaml`` files are not rubrics (they map scan signals to levels, see
+    :mod:`mlecourse.scan`) and are left out.
+    """
+    return sorted(p.stem for p in RUBRIC_DIR.glob("*.yaml")
+                  if not p.name.endswith(".signals.yaml"))
 
 
 def rubric_path(id_or_path: str | Path) -> Path:

@@ -1,0 +1,126 @@
+"""``mlecourse assess PATH``: exit statuses, the three formats, and the JSON importing elsewhere."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from mlecourse import cli
+from mlecourse.assessment import parse_assessment, validate_assessment
+from mlecourse.rubric import load_rubric
+from mlecourse.scan import OUTSIDE
+
+CELLS = load_rubric("mle-maturity").cell_ids
+
+
+def small_repo(root: Path) -> Path:
+    files = {
+        "README.md": "# demo\n",
+        "requirements.txt": "numpy==1.26.4\nscikit-learn==1.5.0\n",
+        "Dockerfile": "FROM python:3.11-slim\n",
+        "src/train.py": "from sklearn.linear_model import LogisticRegression\n"
+                        "model = LogisticRegression(random_state=0)\n",
+        "tests/test_train.py": "def test_fit(model, X, y):\n    model.fit(X, y)\n",
+        ".github/workflows/ci.yml": "jobs:\n  t:\n    steps:\n      - run: ruff check .\n"
+                                    "      - run: pytest\n",
+    }
+    for rel, text in files.items():
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        (root / rel).write_text(text, encoding="utf-8")
+    return root
+
+
+def run(capsys, *argv: str):
+    code = cli.main(list(argv))
+    out = capsys.readouterr()
+    return code, out.out, out.err
+
+
+def test_missing_path_is_one_line_and_exit_2(tmp_path, capsys):
+    code, out, err = run(capsys, "assess", str(tmp_path / "nope"))
+    assert code == 2 and out == ""
+    assert err.count("\n") == 1 and "no such folder" in err and "nope" in err
+
+
+def test_file_instead_of_folder_is_exit_2(tmp_path, capsys):
+    (tmp_path / "notes.txt").write_text("x")
+    code, out, err = run(capsys, "assess", str(tmp_path / "notes.txt"))
+    assert code == 2 and out == ""
+    assert err.strip() == f"mlecourse assess: {tmp_path / 'notes.txt'}: is a file, not a folder; " \
+                          "give the project folder"
+
+
+@pytest.mark.parametrize("rubric", ["ml-test-score", "no-such-rubric"])
+def test_other_rubrics_are_refused(tmp_path, capsys, rubric):
+    code, out, err = run(capsys, "assess", str(tmp_path), "--rubric", rubric)
+    assert code == 2 and out == ""
+    assert err.strip() == (f"mlecourse assess: the repository scan supports only mle-maturity, "
+                           f"not {rubric!r}")
+
+
+def test_empty_folder_json_is_a_valid_assessment_at_level_1(tmp_path, capsys):
+    code, out, err = run(capsys, "assess", str(tmp_path), "--format", "json")
+    assert code == 0 and err == ""
+    a = parse_assessment(out, "mle-maturity")
+    assert a["answers"] == {c: 1 for c in CELLS}
+    assert a["evidence"] == {} and a["prefilled"] == CELLS
+    assert OUTSIDE in a["notes"]["ways-of-working.data"]
+
+
+def test_json_carries_evidence_and_imports_into_the_widget(tmp_path, capsys):
+    from mlecourse.widgets import Scorecard
+
+    code, out, _ = run(capsys, "assess", str(small_repo(tmp_path)), "--format", "json")
+    assert code == 0
+    data = json.loads(out)
+    assert validate_assessment(data) == data
+    assert data["answers"]["testing.code"] == 2  # tests + CI running pytest and ruff
+    assert data["answers"]["testing.model"] == 2
+    assert data["answers"]["reproducibility.code"] == 2  # pinned + Dockerfile + seed
+    assert {"signal": "ci-tests", "path": ".github/workflows/ci.yml", "line": 5,
+            "detail": "pytest"} in data["evidence"]["testing.code"]
+    card = Scorecard("mle-maturity")
+    card.apply_assessment(data, prefilled=True)
+    assert card.answers == data["answers"] and card.prefilled == set(CELLS)
+
+
+def test_text_format_is_a_table_of_every_cell(tmp_path, capsys):
+    code, out, _ = run(capsys, "assess", str(small_repo(tmp_path)))
+    assert code == 0
+    lines = out.splitlines()
+    header = next(i for i, line in enumerate(lines) if line.startswith("Principle"))
+    assert lines[header].split() == ["Principle", "Aspect", "Level", "Evidence"]
+    rows = lines[header + 1: header + 19]
+    assert rows[0].split()[:3] == ["Versioning", "Code", "1"]
+    assert rows[3].split()[:3] == ["Testing", "Code", "2"]
+    assert "ci-tests (.github/workflows/ci.yml:5)" in rows[3]
+    assert "Suggested overall:" in out
+
+
+def test_markdown_format_suits_a_pull_request(tmp_path, capsys):
+    code, out, _ = run(capsys, "assess", str(small_repo(tmp_path)), "--format", "markdown")
+    assert code == 0
+    assert out.startswith("### MLE maturity scorecard: evidence from `")
+    assert "| Principle | Aspect | Level | Evidence |" in out
+    assert "| Testing | Code | 2 | `tests` tests/test_train.py" in out
+    assert out.count("\n| ") == 19  # header + 18 cells (separator starts with "|---")
+
+
+def test_progress_goes_to_stderr_when_asked(tmp_path, capsys):
+    code, out, err = run(capsys, "assess", str(small_repo(tmp_path)), "--progress")
+    assert code == 0 and "scanning... 6 files" in err
+    assert "scanning" not in out
+
+
+def test_module_entry_point(tmp_path):
+    proc = subprocess.run([sys.executable, "-m", "mlecourse", "assess", str(small_repo(tmp_path)),
+                           "--format", "json"], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    assert validate_assessment(json.loads(proc.stdout))["rubric"]["id"] == "mle-maturity"
+    missing = subprocess.run([sys.executable, "-m", "mlecourse", "assess", str(tmp_path / "x")],
+                             capture_output=True, text=True)
+    assert missing.returncode == 2 and missing.stderr.count("\n") == 1

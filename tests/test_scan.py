@@ -1,0 +1,585 @@
+"""The read-only repository scan (mlecourse.scan): calibration on realistic fixture repositories,
+the signal-to-level mapping, the safety promises and the widget's pre-fill control."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from mlecourse import scan as scan_module
+from mlecourse.assessment import validate_assessment
+from mlecourse.rubric import list_rubrics, load_rubric
+from mlecourse.scan import (
+    MAX_EVIDENCE,
+    OUTSIDE,
+    READ_LIMIT,
+    SIGNALS,
+    assess,
+    evaluate_rule,
+    load_signal_map,
+    rule_text,
+    scan,
+    signal_table,
+    suggest,
+)
+
+RUBRIC = load_rubric("mle-maturity")
+CELLS = RUBRIC.cell_ids
+needs_git = pytest.mark.skipif(shutil.which("git") is None, reason="git is not installed")
+
+
+# ------------------------------------------------------------------------------ helpers
+
+def write(root: Path, files: dict) -> Path:
+    """Create ``files`` ({relative path: text}) under ``root``."""
+    for rel, text in files.items():
+        path = root / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+    return root
+
+
+def notebook(*sources: str) -> str:
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell(src) for src in sources]
+    return nbformat.writes(nb)
+
+
+def git(root: Path, *args: str) -> None:
+    subprocess.run(["git", "-c", "user.name=Learner", "-c", "user.email=learner@example.org",
+                    "-c", "init.defaultBranch=main", "-c", "commit.gpgsign=false",
+                    "-c", "tag.gpgsign=false", *args],
+                   cwd=root, check=True, capture_output=True)
+
+
+def commit_all(root: Path, tag: str | None = None, pack: bool = False) -> None:
+    git(root, "init", "-q")
+    git(root, "add", "-A")
+    git(root, "commit", "-q", "-m", "initial")
+    if tag:
+        git(root, "tag", "-a", tag, "-m", f"release {tag}")
+    if pack:
+        git(root, "pack-refs", "--all")
+
+
+def evidence(assessment: dict, cell: str, signal: str) -> list:
+    return [e for e in assessment["evidence"].get(cell, []) if e["signal"] == signal]
+
+
+def levels(assessment: dict) -> dict:
+    return dict(assessment["answers"])
+
+
+# marker written by any fixture file that gets executed or imported
+MARKER_CODE = ("import pathlib\npathlib.Path({marker!r}).write_text('executed')\n")
+
+
+def notebook_only_project(root: Path) -> Path:
+    write(root, {
+        "README.md": "# Churn analysis\n\nOpen the notebooks in order.\n",
+        "requirements.txt": "pandas\nscikit-learn>=1.3\nmatplotlib\n",
+        "notebooks/01-explore.ipynb": notebook("import pandas as pd\n"
+                                               "df = pd.read_csv('../data/customers.csv')"),
+        "notebooks/02-train.ipynb": notebook(
+            "from sklearn.ensemble import RandomForestClassifier",
+            "model = RandomForestClassifier(n_estimators=200, random_state=42)\n"
+            "model.fit(X_train, y_train)"),
+        "data/customers.csv": "id,churned\n1,0\n2,1\n",
+    })
+    commit_all(root)
+    return root
+
+
+def package_with_ci_project(root: Path, marker: Path) -> Path:
+    write(root, {
+        "README.md": "# churn\n\n## Install\n\n    uv sync\n",
+        "CONTRIBUTING.md": "Open a pull request; one review is required.\n",
+        "CHANGELOG.md": "## 0.1.0\n- first release\n",
+        ".github/CODEOWNERS": "* @data-team\n",
+        ".github/pull_request_template.md": "## What changed\n",
+        ".pre-commit-config.yaml": "repos:\n  - repo: https://github.com/pre-commit/hooks\n",
+        "pyproject.toml": (
+            '[project]\nname = "churn"\nversion = "0.1.0"\n'
+            'dependencies = ["pandas", "scikit-learn", "pandera"]\n\n'
+            '[tool.pytest.ini_options]\naddopts = "--cov=churn"\n\n'
+            '[tool.coverage.run]\nbranch = true\n\n[tool.ruff]\nline-length = 100\n'),
+        "uv.lock": "version = 1\n",
+        "setup.py": MARKER_CODE.format(marker=str(marker)),
+        "conftest.py": MARKER_CODE.format(marker=str(marker)),
+        "src/churn/__init__.py": "",
+        "src/churn/features.py": ("import pandera as pa\n\n"
+                                  "SCHEMA = pa.DataFrameSchema({'tenure': pa.Column(int)})\n"),
+        "src/churn/model.py": ("from sklearn.linear_model import LogisticRegression\n\n"
+                               "def make_model():\n"
+                               "    return LogisticRegression(random_state=0)\n"),
+        "tests/test_features.py": ("from churn.features import SCHEMA\n\n"
+                                   "def test_schema():\n    assert SCHEMA\n"),
+        "tests/test_model.py": ("from churn.model import make_model\n\n"
+                                "def test_learns(X, y):\n    m = make_model().fit(X, y)\n"
+                                "    assert m.predict(X).shape == y.shape\n"),
+        ".github/workflows/ci.yml": (
+            "name: ci\non: [pull_request]\njobs:\n  test:\n    runs-on: ubuntu-latest\n"
+            "    steps:\n      - uses: actions/checkout@v4\n      - run: uv sync\n"
+            "      - run: ruff check .\n      - run: pytest --cov=churn --cov-report=xml\n"),
+    })
+    commit_all(root, tag="v0.1.0")
+    return root
+
+
+def mlops_project(root: Path) -> Path:
+    write(root, {
+        "README.md": "# Loan default model\n",
+        "CHANGELOG.md": "## 1.0.0\n- champion model v3\n",
+        "MODEL_CARD.md": "# Model card\n\nIntended use: ...\n",
+        "pyproject.toml": '[tool.poetry.dependencies]\npython = "^3.11"\nmlflow = "2.14.1"\n',
+        "poetry.lock": "# poetry lock\n",
+        ".dvc/config": "[core]\n    remote = storage\n['remote \"storage\"']\n"
+                       "    url = s3://example-bucket/dvc\n",
+        ".dvc/.gitignore": "/cache\n",
+        ".dvc/cache/files/md5/ab/cdef": "import wandb  # cache content must not be read\n",
+        "data/raw/loans.csv.dvc": "outs:\n- md5: 3f2a\n  path: loans.csv\n",
+        "dvc.yaml": "stages:\n  train:\n    cmd: python src/train.py\n    deps: [data/raw]\n",
+        "dvc.lock": ("schema: '2.0'\nstages:\n  train:\n    outs:\n    - path: model.pkl\n"
+                     "      md5: 9b1c\n"),
+        "params.yaml": "train:\n  C: 1.0\n",
+        "src/train.py": (
+            "import mlflow\nimport numpy as np\nfrom mlflow import MlflowClient\n\n"
+            "np.random.seed(0)\n\n"
+            "def main(model, X, y):\n"
+            "    with mlflow.start_run():\n"
+            "        mlflow.log_params({'C': 1.0})\n"
+            "        mlflow.log_metric('auc', 0.81)\n"
+            "        info = mlflow.sklearn.log_model(model, 'model',"
+            " registered_model_name='loan-default')\n"
+            "    client = MlflowClient()\n"
+            "    client.set_registered_model_alias('loan-default', 'champion', 3)\n"),
+        "src/validate.py": "import great_expectations as gx\n",
+        "src/serve.py": (
+            "from fastapi import FastAPI\nfrom prometheus_client import Counter\n\n"
+            "app = FastAPI()\nPREDICTIONS = Counter('predictions', 'served')\n\n"
+            "@app.get('/health')\ndef health():\n    return {'ok': True}\n\n"
+            "@app.post('/predict', response_model=dict)\ndef predict(x: dict):\n"
+            "    return {}\n"),
+        "src/monitor.py": "from evidently.report import Report\n",
+        "tests/test_model.py": "def test_fit(model, X, y):\n    model.fit(X, y)\n",
+        "tests/test_validate.py": "def test_schema():\n    assert True\n",
+        "Dockerfile": ("FROM python:3.11-slim\nCOPY . /app\n"
+                       "HEALTHCHECK CMD curl -f http://localhost/health\n"),
+        "docker-compose.yml": "services:\n  api:\n    build: .\n",
+        "k8s/deployment.yaml": ("apiVersion: apps/v1\nkind: Deployment\nmetadata:\n"
+                                "  name: loan-api\n"),
+        "monitoring/alerts.yml": ("groups:\n  - name: api\n    rules:\n"
+                                  "      - alert: HighErrorRate\n"
+                                  "        expr: rate(x[5m]) > 0.1\n"),
+        ".github/workflows/ci.yml": ("on: [pull_request]\njobs:\n  test:\n    steps:\n"
+                                     "      - run: pytest --cov=src\n"),
+        ".github/workflows/deploy.yml": (
+            "on:\n  push:\n    branches: [main]\njobs:\n  deploy:\n    steps:\n"
+            "      - run: docker build -t registry.example.org/loan-api:${{ github.sha }} .\n"
+            "      - run: docker push registry.example.org/loan-api:${{ github.sha }}\n"
+            "      - run: kubectl apply -f k8s/\n"),
+    })
+    commit_all(root, tag="v1.0.0", pack=True)
+    return root
+
+
+# ------------------------------------------------------------------------------ the mapping
+
+def test_signals_file_describes_exactly_the_signals_the_scanner_records():
+    mapping = load_signal_map("mle-maturity")
+    assert set(mapping["signals"]) == set(SIGNALS)
+    assert set(mapping["cells"]) == set(CELLS)
+
+
+def test_signals_file_is_not_mistaken_for_a_rubric():
+    assert "mle-maturity.signals" not in list_rubrics()
+    assert {"mle-maturity", "ml-test-score"} <= set(list_rubrics())
+
+
+def test_rules_combine_alternatives_and_any_of_terms():
+    rule = [["git", "git-tag"], ["git-lfs"]]
+    assert evaluate_rule(rule, {"git", "git-tag"}.__contains__) == (True, [])
+    assert evaluate_rule(rule, {"git-lfs"}.__contains__) == (True, [])
+    assert evaluate_rule(rule, {"git"}.__contains__) == (False, ["git-tag"])
+    nested = [["tests", "ci-tests", ["coverage-config", "pre-commit"]]]
+    assert evaluate_rule(nested, {"tests", "ci-tests", "pre-commit"}.__contains__)[0]
+    ok, missing = evaluate_rule(nested, {"tests", "ci-tests"}.__contains__)
+    assert not ok and missing == [["coverage-config", "pre-commit"]]
+    assert rule_text(nested) == "tests + ci-tests + (coverage-config or pre-commit)"
+    assert rule_text(rule) == "[git + git-tag] or git-lfs"
+
+
+def test_unsupported_rubric_is_refused():
+    with pytest.raises(ValueError, match="supports only mle-maturity, not 'ml-test-score'"):
+        load_signal_map("ml-test-score")
+
+
+def test_signal_table_has_a_row_per_cell_for_the_book():
+    rows = signal_table()
+    assert len(rows) == 18
+    first = rows[0]
+    assert (first["Principle"], first["Aspect"]) == ("Versioning", "Code")
+    assert first["Level 2 when"] == "git + git-tag"
+    live = next(r for r in rows if (r["Principle"], r["Aspect"]) == ("Monitoring", "Model"))
+    assert live["Level 2 when"].startswith("not in the repository")
+
+
+# ------------------------------------------------------------------------------ calibration
+
+def test_empty_folder_is_level_1_everywhere_without_evidence(tmp_path):
+    a = assess(tmp_path)
+    assert validate_assessment(a) == a
+    assert levels(a) == {c: 1 for c in CELLS}
+    assert a["evidence"] == {}
+    assert a["prefilled"] == CELLS
+    assert OUTSIDE in a["notes"]["monitoring.model"]
+    assert "level 1" in a["notes"]["versioning.code"]
+
+
+@needs_git
+def test_notebook_only_project(tmp_path):
+    a = assess(notebook_only_project(tmp_path / "churn"))
+    assert levels(a) == {c: 1 for c in CELLS}
+    assert evidence(a, "versioning.code", "git")[0]["path"] == ".git"
+    assert evidence(a, "versioning.code", "git-tag") == []
+    deps = evidence(a, "reproducibility.code", "dependencies-listed")
+    assert deps[0]["path"] == "requirements.txt"
+    assert "3 requirement(s), 0 pinned" in deps[0]["detail"]
+    seeds = evidence(a, "reproducibility.code", "seeds-set")
+    assert seeds[0]["path"] == "notebooks/02-train.ipynb" and seeds[0]["line"] > 1
+    assert "random_state=42" in seeds[0]["detail"]
+    assert evidence(a, "ways-of-working.code", "readme")[0]["path"] == "README.md"
+    assert "testing.code" not in a["evidence"]  # no tests at all
+    assert "Level 2 needs tests + ci-tests" in a["notes"]["testing.code"]
+
+
+@needs_git
+def test_tested_package_with_ci(tmp_path):
+    marker = tmp_path / "EXECUTED"
+    a = assess(package_with_ci_project(tmp_path / "churn", marker))
+    expected = {c: 1 for c in CELLS}
+    expected.update({"versioning.code": 2, "testing.code": 2, "testing.model": 2,
+                     "testing.data": 2, "ways-of-working.code": 2})
+    assert levels(a) == expected
+    tag = evidence(a, "versioning.code", "git-tag")[0]
+    assert tag["path"] == ".git/refs/tags/v0.1.0" and "1 tag(s): v0.1.0" in tag["detail"]
+    assert "Level 2: found git, git-tag." in a["notes"]["versioning.code"]
+    assert "Level 3 needs changelog + (ci-deploy or iac); not found: ci-deploy or iac" \
+        in a["notes"]["versioning.code"]
+    ci = evidence(a, "testing.code", "ci-tests")[0]
+    assert ci == {"signal": "ci-tests", "path": ".github/workflows/ci.yml", "line": 10,
+                  "detail": "pytest"}
+    assert [e["path"] for e in evidence(a, "testing.code", "tests")] == [
+        "tests/test_features.py", "tests/test_model.py"]
+    assert evidence(a, "testing.code", "coverage-config")[0]["path"] == "pyproject.toml"
+    assert evidence(a, "testing.model", "model-tests")[0]["path"] == "tests/test_model.py"
+    assert evidence(a, "testing.data", "data-validation")[0] == {
+        "signal": "data-validation", "path": "src/churn/features.py", "line": 1,
+        "detail": "import pandera"}
+    assert OUTSIDE in a["notes"]["testing.data"]  # level 3 cannot be seen in files
+    assert evidence(a, "ways-of-working.code", "codeowners")[0]["path"] == ".github/CODEOWNERS"
+    assert evidence(a, "reproducibility.code", "lockfile")[0]["path"] == "uv.lock"
+    assert a["answers"]["reproducibility.code"] == 1  # locked, but no environment as code
+    assert not marker.exists(), "setup.py or conftest.py was executed"
+
+
+@needs_git
+def test_project_with_dvc_mlflow_docker_and_deployment(tmp_path):
+    a = assess(mlops_project(tmp_path / "loans"))
+    assert levels(a) == {
+        "versioning.code": 3, "versioning.model": 3, "versioning.data": 3,
+        "testing.code": 2, "testing.model": 2, "testing.data": 2,
+        "reproducibility.code": 3, "reproducibility.model": 2, "reproducibility.data": 2,
+        "deployment.code": 3, "deployment.model": 2, "deployment.data": 1,
+        "monitoring.code": 2, "monitoring.model": 1, "monitoring.data": 2,
+        "ways-of-working.code": 1, "ways-of-working.model": 1, "ways-of-working.data": 1,
+    }
+    tag = evidence(a, "versioning.code", "git-tag")[0]
+    assert tag["path"] == ".git/packed-refs" and "v1.0.0" in tag["detail"]
+    assert evidence(a, "versioning.data", "dvc-remote")[0] == {
+        "signal": "dvc-remote", "path": ".dvc/config", "line": 3,
+        "detail": "['remote \"storage\"']"}
+    assert {e["path"] for e in evidence(a, "versioning.data", "dvc-data")} == {
+        "dvc.lock", "data/raw/loans.csv.dvc"}
+    reg = evidence(a, "versioning.model", "model-registry")[0]
+    assert reg["path"] == "src/train.py" and reg["line"] == 11
+    assert reg["detail"] == "registered_model_name="
+    alias = evidence(a, "versioning.model", "registry-alias")[0]
+    assert alias["line"] == 13 and "set_registered_model_alias" in alias["detail"]
+    deploy = evidence(a, "deployment.code", "ci-deploy")[0]
+    assert deploy["path"] == ".github/workflows/deploy.yml" and deploy["line"] == 9
+    assert evidence(a, "deployment.code", "kubernetes")[0]["path"] == "k8s/deployment.yaml"
+    assert evidence(a, "deployment.code", "ci-image")[0]["detail"] == "docker build"
+    assert evidence(a, "reproducibility.code", "dockerfile")[0]["detail"] == \
+        "FROM python:3.11-slim"
+    assert evidence(a, "monitoring.code", "alert-rules")[0]["path"] == "monitoring/alerts.yml"
+    assert {e["path"] for e in evidence(a, "monitoring.code", "health-check")} == {
+        "Dockerfile", "src/serve.py"}
+    assert evidence(a, "monitoring.data", "drift-library")[0]["path"] == "src/monitor.py"
+    assert evidence(a, "deployment.data", "api-schema")[0]["path"] == "src/serve.py"
+    assert evidence(a, "ways-of-working.model", "model-card")[0]["path"] == "MODEL_CARD.md"
+    for cell in ("deployment.data", "monitoring.model", "ways-of-working.model",
+                 "ways-of-working.data"):
+        assert OUTSIDE in a["notes"][cell]
+    assert "Level 3: found registry-alias" in a["notes"]["versioning.model"]
+    # the DVC cache is never read: the wandb import in it does not count
+    assert all(e["path"] != ".dvc/cache/files/md5/ab/cdef"
+               for items in a["evidence"].values() for e in items)
+    tracking = scan(tmp_path / "loans").evidence("experiment-tracking")
+    assert tracking and all("wandb" not in e.get("detail", "") for e in tracking)
+
+
+@needs_git
+def test_only_candidate_files_are_opened_and_git_objects_never(tmp_path, monkeypatch):
+    root = mlops_project(tmp_path / "loans")
+    assert any((root / ".git" / "objects").rglob("*"))
+    opened = []
+    real_open = os.open
+
+    def spying_open(path, flags, *args, **kwargs):
+        opened.append(os.path.relpath(os.fspath(path), root))
+        return real_open(path, flags, *args, **kwargs)
+
+    monkeypatch.setattr(os, "open", spying_open)
+    scan(root)
+    git_reads = {p for p in opened if p.startswith(".git/")}
+    assert git_reads <= {".git/packed-refs", ".git/config"}
+    assert not any(p.startswith(".dvc/cache") for p in opened)
+    assert "README.md" not in opened and "MODEL_CARD.md" not in opened  # names suffice
+    assert "src/train.py" in opened and ".dvc/config" in opened
+
+
+# ------------------------------------------------------------------------------ safety
+
+def test_nothing_from_the_folder_is_executed_or_imported(tmp_path):
+    marker = tmp_path / "EXECUTED"
+    code = MARKER_CODE.format(marker=str(marker))
+    root = write(tmp_path / "repo", {
+        "setup.py": code, "conftest.py": code, "noxfile.py": code, "sitecustomize.py": code,
+        "src/evilpkg_for_scan/__init__.py": code, "tests/test_evil.py": code,
+        "notebooks/run.ipynb": notebook(code), "Makefile": "all:\n\ttouch " + str(marker) + "\n",
+        ".pre-commit-config.yaml": "repos: []\n",
+    })
+    before = set(sys.modules)
+    result = scan(root)
+    assert not marker.exists()
+    assert not any("evilpkg_for_scan" in m for m in set(sys.modules) - before)
+    assert result.found("tests") and result.found("pytest-config")
+
+
+def test_symlink_loops_are_survived(tmp_path):
+    root = write(tmp_path / "repo", {"a/b/test_x.py": "def test(): pass\n"})
+    os.symlink(root / "a", root / "a" / "b" / "up")  # folder loop
+    os.symlink(root, root / "self")
+    os.symlink(root / "x.py", root / "y.py")  # file loop
+    os.symlink(root / "y.py", root / "x.py")
+    result = scan(root)
+    assert result.count("tests") == 1
+    assert result.stats["links_not_followed"] == 4
+    assert result.problems == []
+
+
+def test_symlinks_out_of_the_folder_are_not_followed(tmp_path):
+    outside = write(tmp_path / "outside", {"train.py": "import mlflow\n",
+                                           "pkg/test_secret.py": "import wandb\n"})
+    root = write(tmp_path / "repo", {"src/real.py": "import pandera\n"})
+    os.symlink(outside, root / "linked_dir")
+    os.symlink(outside / "train.py", root / "train_link.py")
+    os.symlink(root / "src" / "real.py", root / "alias.py")  # inside: read as a file
+    result = scan(root)
+    assert not result.found("experiment-tracking") and not result.found("tests")
+    assert not result.found("train-command")
+    assert [e["path"] for e in result.evidence("data-validation")] == ["alias.py", "src/real.py"]
+    assert result.stats["links_not_followed"] == 2
+
+
+def test_unreadable_file_is_a_problem_not_a_failure(tmp_path, monkeypatch):
+    root = write(tmp_path / "repo", {"src/locked.py": "import mlflow\n",
+                                     "src/open.py": "import pandera\n"})
+    real_open = os.open
+
+    def refusing_open(path, flags, *args, **kwargs):
+        if os.fspath(path).endswith("locked.py"):
+            raise PermissionError(13, "Permission denied", path)
+        return real_open(path, flags, *args, **kwargs)
+
+    monkeypatch.setattr(os, "open", refusing_open)
+    result = scan(root)
+    assert result.problems == [{"path": "src/locked.py",
+                                "problem": "cannot read: Permission denied"}]
+    assert result.found("data-validation") and not result.found("experiment-tracking")
+
+
+@pytest.mark.skipif(os.name != "posix" or os.geteuid() == 0,
+                    reason="root reads files whatever their mode")
+def test_chmod_000_file_is_reported(tmp_path):
+    root = write(tmp_path / "repo", {"train.py": "import mlflow\n"})
+    (root / "train.py").chmod(0)
+    try:
+        result = scan(root)
+    finally:
+        (root / "train.py").chmod(0o644)
+    assert result.problems and result.problems[0]["path"] == "train.py"
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="needs a file system that takes any bytes")
+def test_undecodable_name_is_reported(tmp_path):
+    root = write(tmp_path / "repo", {"README.md": "# x\n"})
+    with open(os.path.join(os.fsencode(root), b"bad\xffname.py"), "wb") as fh:
+        fh.write(b"import mlflow\n")
+    a_result = scan(root)
+    assert a_result.problems == [{"path": "bad\\xffname.py",
+                                  "problem": "name is not valid UTF-8; skipped"}]
+    assert a_result.found("readme")
+    json.dumps(suggest(a_result))  # the assessment stays valid JSON
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs FIFOs")
+def test_special_files_are_never_opened(tmp_path):
+    root = write(tmp_path / "repo", {"README.md": "# x\n"})
+    os.mkfifo(root / "Dockerfile")  # opening it for reading would block
+    os.symlink(root / "Dockerfile", root / "Containerfile")
+    result = scan(root)
+    assert not result.found("dockerfile")
+    assert result.stats["special_files"] == 1 and result.stats["links_not_followed"] == 1
+
+
+def test_large_file_is_read_only_in_part(tmp_path):
+    filler = "x = 1\n" * (READ_LIMIT // 6 + 1000)
+    root = write(tmp_path / "repo", {"late.py": filler + "import mlflow\n",
+                                     "early.py": "import pandera\n" + filler})
+    result = scan(root)
+    assert result.found("data-validation") and not result.found("experiment-tracking")
+    assert result.stats["truncated"] == 2
+    assert result.stats["bytes_read"] == 2 * READ_LIMIT
+
+
+def test_virtual_environments_node_modules_and_caches_are_skipped(tmp_path):
+    root = write(tmp_path / "repo", {
+        ".venv/lib/python3.11/site-packages/mlflow/test_tracking.py": "import mlflow\n",
+        "venv/lib/x.py": "import wandb\n",
+        "myenv/pyvenv.cfg": "home = /usr/bin\n",
+        "myenv/lib/test_y.py": "import wandb\n",
+        "condaenv/conda-meta/history": "",
+        "condaenv/lib/test_z.py": "import wandb\n",
+        "node_modules/pkg/test_w.py": "import wandb\n",
+        "src/__pycache__/test_v.py": "import wandb\n",
+        "src/.ipynb_checkpoints/Dockerfile": "FROM x\n",
+        "build.egg-info/test_u.py": "import wandb\n",
+        "src/app.py": "import pandera\n",
+    })
+    result = scan(root)
+    assert not result.found("tests") and not result.found("experiment-tracking")
+    assert not result.found("dockerfile")
+    assert result.found("data-validation")
+    assert result.stats["skipped_folders"] == 8
+
+
+def test_evidence_is_capped_but_counted(tmp_path):
+    root = write(tmp_path / "repo", {f"tests/test_{i:03d}.py": "def test(): pass\n"
+                                     for i in range(40)})
+    result = scan(root)
+    assert result.count("tests") == 40
+    assert [e["path"] for e in result.evidence("tests")] == [
+        f"tests/test_{i:03d}.py" for i in range(MAX_EVIDENCE)]
+
+
+def test_progress_is_reported_while_scanning(tmp_path):
+    root = write(tmp_path / "repo", {f"data/{i}.csv": "" for i in range(25)})
+    seen = []
+    scan(root, progress=seen.append, every=10)
+    assert seen == [10, 20, 25]
+
+
+def test_missing_path_and_file_are_refused(tmp_path):
+    with pytest.raises(ValueError, match="no such folder"):
+        scan(tmp_path / "missing")
+    (tmp_path / "file.txt").write_text("x")
+    with pytest.raises(ValueError, match="is a file, not a folder"):
+        scan(tmp_path / "file.txt")
+
+
+def test_exact_pins_need_every_requirement_pinned(tmp_path):
+    root = write(tmp_path / "repo", {
+        "requirements.txt": "# compiled\nnumpy==1.26.4 \\\n    --hash=sha256:abc\n"
+                            "pandas[performance]==2.2.2 ; python_version >= '3.10'\n-r base.txt\n",
+        "requirements-dev.txt": "pytest==8.2.0\nruff\n",
+    })
+    result = scan(root)
+    assert [e["path"] for e in result.evidence("pinned-requirements")] == ["requirements.txt"]
+    assert result.count("dependencies-listed") == 2
+
+
+# ------------------------------------------------------------------------------ reports
+
+@needs_git
+def test_text_and_markdown_reports(tmp_path):
+    root = mlops_project(tmp_path / "loans")
+    result = scan(root)
+    a = suggest(result)
+    text = scan_module.format_text(a, result)
+    rows = [line for line in text.splitlines() if line.startswith(tuple(
+        g.name for g in RUBRIC.groups))]
+    assert len(rows) == 18
+    assert rows[0].split()[:3] == ["Versioning", "Code", "3"]
+    assert "1*" in next(r for r in rows if r.startswith("Monitoring") and "Model" in r)
+    md = scan_module.format_markdown(a, result)
+    assert "| Principle | Aspect | Level | Evidence |" in md
+    assert "| Deployment | Code | 3 |" in md and "`ci-deploy` .github/workflows/deploy.yml:9" in md
+    assert "<details>" in md and OUTSIDE in md
+
+
+# ------------------------------------------------------------------------------ widget
+
+def test_prefill_control_scans_and_marks_cells(tmp_path):
+    from mlecourse.widgets import Scorecard
+    from mlecourse.widgets_scan import add_prefill_control
+
+    root = write(tmp_path / "repo", {
+        "tests/test_model.py": "def test(m, X, y):\n    m.fit(X, y)\n",
+        ".github/workflows/ci.yml": "jobs:\n  t:\n    steps:\n      - run: pytest --cov\n",
+    })
+    card = Scorecard("mle-maturity")
+    control = add_prefill_control(card)
+    assert control.box in card.toolbar.children
+    control.folder.value = str(root)
+    control.button.click()
+    assert card.answers["testing.code"] == 2 and card.answers["testing.model"] == 2
+    assert card.prefilled == set(CELLS)
+    assert "pre-filled from a scan" in card.descriptors["testing.code"].value
+    assert "tests/test_model.py" in card.descriptors["testing.model"].value
+    assert "Pre-filled 18 cells" in card.message.value
+    card.controls["testing.code"].value = 3  # the learner disagrees
+    assert "testing.code" not in card.prefilled and card.answers["testing.code"] == 3
+    saved = card.to_assessment()
+    assert "testing.code" not in saved["prefilled"] and "testing.model" in saved["prefilled"]
+
+
+def test_prefill_control_keeps_answers_on_a_bad_folder(tmp_path):
+    from mlecourse.widgets import Scorecard
+    from mlecourse.widgets_scan import add_prefill_control
+
+    card = Scorecard("mle-maturity")
+    card.set_answer("versioning.code", 3)
+    control = add_prefill_control(card)
+    assert control.run(str(tmp_path / "missing")) is False
+    assert card.answers == {"versioning.code": 3}
+    assert "no such folder" in card.message.value and "unchanged" in card.message.value
+    other = Scorecard("ml-test-score")
+    assert add_prefill_control(other).button.disabled
+
+
+def test_imports_inside_python_strings_do_not_count_but_notebook_sources_do(tmp_path):
+    root = write(tmp_path / "repo", {
+        "fixture.py": 'SOURCE = ("import mlflow\\n"\n          "import wandb\\n")\n',
+        "train.ipynb": notebook("import mlflow"),
+    })
+    result = scan(root)
+    assert [e["path"] for e in result.evidence("experiment-tracking")] == ["train.ipynb"]
