@@ -34,13 +34,15 @@ help:
 venv: $(STAMP)
 
 $(STAMP): requirements.txt pyproject.toml
-	@if [ -z "$(PYTHON_FOR_VENV)" ]; then \
-		echo "make: Python 3.10, 3.11 or 3.12 is required but none was found on PATH (found: $$(python3 --version 2>&1 || echo none))." >&2; exit 1; fi
-	@echo "Creating $(VENV) with $(PYTHON_FOR_VENV) ($$($(PYTHON_FOR_VENV) --version))"
-	$(PYTHON_FOR_VENV) -m venv $(VENV)
-	$(PYTHON) -m pip install --quiet --upgrade pip
+	@if [ ! -x "$(PYTHON)" ]; then \
+		if [ -z "$(PYTHON_FOR_VENV)" ]; then \
+			echo "make: Python 3.10, 3.11 or 3.12 is required but none was found on PATH (found: $$(python3 --version 2>&1 || echo none))." >&2; exit 1; fi; \
+		echo "Creating $(VENV) with $(PYTHON_FOR_VENV) ($$($(PYTHON_FOR_VENV) --version))"; \
+		$(PYTHON_FOR_VENV) -m venv $(VENV) && $(PYTHON) -m pip install --quiet --upgrade pip; \
+	fi
 	$(PYTHON) -m pip install --quiet -r requirements.txt
-	$(PYTHON) -m pip install --quiet --no-deps -e .
+	@# setuptools comes from the lock, so this step needs no network once the lock is installed.
+	$(PYTHON) -m pip install --quiet --no-deps --no-build-isolation -e .
 	@touch $(STAMP)
 
 book: $(STAMP)
