@@ -62,7 +62,8 @@ def book_cases():
         for label, budget in (("book: clean build", CLEAN_BUILD_BUDGET),
                               ("book: rebuild, nothing changed", REBUILD_BUDGET)):
             start = time.perf_counter()
-            subprocess.run(cmd, check=True, capture_output=True)
+            # cwd matters: the execution cache path in _config.yml is relative to it.
+            subprocess.run(cmd, check=True, capture_output=True, cwd=src)
             yield label, time.perf_counter() - start, budget
 
 
