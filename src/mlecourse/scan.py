@@ -820,26 +820,18 @@ def suggest_cell(spec: dict, found: Callable[[str], bool], outside_text: str = O
         return ", ".join(t if isinstance(t, str) else " or ".join(t) for t in missing)
 
     level, parts = 1, []
-    rule2, rule3 = spec.get("level_2"), spec.get("level_3")
-    if isinstance(rule2, dict):
-        parts.append(f"Level 2 and above: {outside_text} ({rule2['outside']}).")
-    else:
-        ok, missing = evaluate_rule(rule2, found)
-        if ok:
-            level = 2
-            parts.append(f"Level 2: found {', '.join(found_in_rule(rule2, found))}.")
-        else:
-            parts.append(f"Level 2 needs {rule_text(rule2)}; not found: {names(missing)}.")
-    if level == 2:
-        if isinstance(rule3, dict):
-            parts.append(f"Level 3: {outside_text} ({rule3['outside']}).")
-        else:
-            ok, missing = evaluate_rule(rule3, found)
-            if ok:
-                level = 3
-                parts.append(f"Level 3: found {', '.join(found_in_rule(rule3, found))}.")
-            else:
-                parts.append(f"Level 3 needs {rule_text(rule3)}; not found: {names(missing)}.")
+    for target in (2, 3):  # level 3 counts only once level 2 holds
+        rule = spec.get(f"level_{target}")
+        if isinstance(rule, dict):
+            label = "Level 2 and above" if target == 2 else "Level 3"
+            parts.append(f"{label}: {outside_text} ({rule['outside']}).")
+            break
+        ok, missing = evaluate_rule(rule, found)
+        if not ok:
+            parts.append(f"Level {target} needs {rule_text(rule)}; not found: {names(missing)}.")
+            break
+        level = target
+        parts.append(f"Level {target}: found {', '.join(found_in_rule(rule, found))}.")
     if spec.get("note"):
         parts.append(spec["note"].strip())
     return level, f"Suggested by a scan of the repository: level {level}. " + " ".join(parts)
