@@ -13,7 +13,6 @@ from mlecourse.scoring import score
 PRINCIPLES = ["versioning", "testing", "reproducibility", "deployment", "monitoring",
               "ways-of-working"]
 ASPECTS = ["code", "model", "data"]
-TALK = Path("/work/shared/talk/machine-learning-engineering-talk.txt")
 
 
 def test_both_rubrics_are_listed_and_load():
@@ -61,10 +60,6 @@ def test_versioning_and_testing_use_the_talks_own_questions():
     for cid, question in expected.items():
         assert r.cells[cid].question == question
     assert r.cells["testing.code"].question.startswith("Are there automated tests?")
-    if TALK.exists():  # the shared talk transcript, when present
-        text = TALK.read_text(encoding="utf-8")
-        for question in expected.values():
-            assert question in text
 
 
 def test_ml_test_score_has_28_tests_in_four_sections_and_six_bands():
