@@ -264,6 +264,14 @@ _CHANGELOG_NAMES = frozenset({"changelog", "changes", "history", "release_notes"
                               "releasenotes", "news"})
 _TEXT_EXTS = ("", "md", "rst", "txt", "markdown", "adoc")
 
+# Configuration files whose text is searched with their own patterns, by exact name.
+_PATTERNS_BY_NAME = {
+    "pyproject.toml": PYPROJECT,
+    "setup.cfg": SETUPCFG,
+    "tox.ini": TOX,
+    ".gitattributes": GITATTRIBUTES,
+}
+
 
 # ------------------------------------------------------------------------------ the result
 
@@ -523,17 +531,9 @@ class _Scanner:
                              or reldir.lower().rsplit("/", 1)[-1] == "requirements"):
             self._requirements(abspath, relpath)
             return
-        if lname == "pyproject.toml":
-            self.search(abspath, relpath, PYPROJECT)
-            return
-        if lname == "setup.cfg":
-            self.search(abspath, relpath, SETUPCFG)
-            return
-        if lname == "tox.ini":
-            self.search(abspath, relpath, TOX)
-            return
-        if lname == ".gitattributes":
-            self.search(abspath, relpath, GITATTRIBUTES)
+        patterns = _PATTERNS_BY_NAME.get(lname)
+        if patterns is not None:
+            self.search(abspath, relpath, patterns)
             return
         if lname == "codeowners":
             if reldir.lower() in ("", ".github", "docs", ".gitlab"):
