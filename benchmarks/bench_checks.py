@@ -4,9 +4,9 @@ import time
 
 import pandas as pd
 
-from mlecourse.checks import quality_gate, validate_batch
-from mlecourse.model import train
-from mlecourse.simulate import Scenario, simulate_loans
+from mlecourse.principles.checks import quality_gate, validate_batch
+from mlecourse.example.model import train
+from mlecourse.example.simulate import Scenario, simulate_loans
 
 
 def cases():

@@ -5,8 +5,8 @@ import time
 import numpy as np
 import pandas as pd
 
-from mlecourse.drift import drift_by_month, drift_report
-from mlecourse.simulate import SCENARIOS, simulate_loans
+from mlecourse.principles.drift import drift_by_month, drift_report
+from mlecourse.example.simulate import SCENARIOS, simulate_loans
 
 
 def _window(n, shift, seed):

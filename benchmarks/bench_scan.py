@@ -14,7 +14,7 @@ import time
 import tracemalloc
 from pathlib import Path
 
-from mlecourse.scan import scan
+from mlecourse.scorecard.scan import scan
 
 N_PACKAGES = 10
 DIRS_PER_PACKAGE = 100

@@ -3,8 +3,8 @@
 import tempfile
 import time
 
-from mlecourse.simulate import FEATURES, simulate_loans
-from mlecourse.versioning import fingerprint, mlflow_offline, sklearn_pip_requirements
+from mlecourse.example.simulate import FEATURES, simulate_loans
+from mlecourse.principles.versioning import fingerprint, mlflow_offline, sklearn_pip_requirements
 
 
 def cases():
@@ -15,7 +15,7 @@ def cases():
         yield (f"fingerprint {len(df):,} rows x {df.shape[1]} columns "
                f"(order_sensitive={order_sensitive})", time.perf_counter() - start, 2.0)
 
-    from mlecourse.model import train
+    from mlecourse.example.model import train
 
     model = train(df.head(20_000))
     x = df[FEATURES].head(1_000)

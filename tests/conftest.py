@@ -61,7 +61,7 @@ def scorecard_fixtures() -> dict:
     from importlib import resources
 
     out = {}
-    for f in resources.files("mlecourse").joinpath("fixtures").iterdir():
+    for f in resources.files("mlecourse.scorecard").joinpath("fixtures").iterdir():
         if f.name.endswith(".json"):
             data = json.loads(f.read_text("utf-8"))
             if "expected" in data:

@@ -9,7 +9,7 @@ from importlib import resources
 import pytest
 
 from mlecourse import cli
-from mlecourse.assessment import (
+from mlecourse.scorecard.assessment import (
     compare_assessments,
     load_assessment,
     new_assessment,
@@ -23,7 +23,7 @@ CREATED = "2026-11-28T10:00:00+00:00"
 
 
 def _fixture(name: str) -> dict:
-    text = resources.files("mlecourse").joinpath("fixtures", f"{name}.json").read_text("utf-8")
+    text = resources.files("mlecourse.scorecard").joinpath("fixtures", f"{name}.json").read_text("utf-8")
     return json.loads(text)
 
 

@@ -1,4 +1,4 @@
-"""Tests of the data checks, model checks and quality gate (mlecourse.checks), including the
+"""Tests of the data checks, model checks and quality gate (mlecourse.principles.checks), including the
 claims of notebooks/testing.ipynb (same seeds and splits), and of the exercise's checks."""
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
-from mlecourse.checks import (
+from mlecourse.principles.checks import (
     DataReport,
     GateDecision,
     baseline_comparison,
@@ -28,8 +28,8 @@ from mlecourse.checks import (
     slice_metrics,
     validate_batch,
 )
-from mlecourse.model import train
-from mlecourse.simulate import FEATURES, SENSITIVE, TARGET, Scenario, simulate_loans
+from mlecourse.example.model import train
+from mlecourse.example.simulate import FEATURES, SENSITIVE, TARGET, Scenario, simulate_loans
 
 # The notebook's setup: 9 months x 4,000 rows, seed 0; old = months 0-2, batch = 3-5,
 # holdout = 6-8; the broken batch has 30 % of incomes in euros from month 3 on.
@@ -371,7 +371,7 @@ def _backwards_test(model, batch):
 
 
 def test_exercise_schema_checks_explain_mistakes():
-    from mlecourse.exercise_checks.testing import check_schema, null_batch, unknown_category_batch
+    from mlecourse.exercises.testing import check_schema, null_batch, unknown_category_batch
 
     check_schema(_good_schema)
     check_schema(_good_schema, null_batch(), "the batch with missing values")
@@ -387,7 +387,7 @@ def test_exercise_schema_checks_explain_mistakes():
 
 
 def test_exercise_behavioural_checks_explain_mistakes():
-    from mlecourse.exercise_checks.testing import (
+    from mlecourse.exercises.testing import (
         check_behavioural_test,
         exercise_data,
         reversed_income_model,

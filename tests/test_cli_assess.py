@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 
 from mlecourse import cli
-from mlecourse.assessment import parse_assessment, validate_assessment
-from mlecourse.rubric import load_rubric
-from mlecourse.scan import OUTSIDE
+from mlecourse.scorecard.assessment import parse_assessment, validate_assessment
+from mlecourse.scorecard.rubric import load_rubric
+from mlecourse.scorecard.scan import OUTSIDE
 
 CELLS = load_rubric("mle-maturity").cell_ids
 
@@ -72,7 +72,7 @@ def test_empty_folder_json_is_a_valid_assessment_at_level_1(tmp_path, capsys):
 
 
 def test_json_carries_evidence_and_imports_into_the_widget(tmp_path, capsys):
-    from mlecourse.widgets import Scorecard
+    from mlecourse.scorecard.widgets import Scorecard
 
     code, out, _ = run(capsys, "assess", str(small_repo(tmp_path)), "--format", "json")
     assert code == 0

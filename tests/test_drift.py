@@ -1,4 +1,4 @@
-"""Monitoring primitives (mlecourse.drift), the model-decay notebook's claims, its exercise."""
+"""Monitoring primitives (mlecourse.principles.drift), the model-decay notebook's claims, its exercise."""
 
 import numpy as np
 import pandas as pd
@@ -6,7 +6,7 @@ import pytest
 from scipy import stats
 from sklearn.metrics import roc_auc_score
 
-from mlecourse.drift import (
+from mlecourse.principles.drift import (
     DEFAULT_EPS,
     alarm_months,
     chi2_test,
@@ -25,8 +25,8 @@ from mlecourse.drift import (
     pvalues_by_month,
     simulate_policy,
 )
-from mlecourse.model import train
-from mlecourse.simulate import FEATURES, SCENARIOS, TARGET, simulate_loans
+from mlecourse.example.model import train
+from mlecourse.example.simulate import FEATURES, SCENARIOS, TARGET, simulate_loans
 
 # The notebook's settings (notebooks/model-decay.ipynb).
 SEED, ROWS, MONTHS, TRAIN_MONTHS, LABEL_DELAY = 0, 5_000, 24, 6, 3
@@ -347,14 +347,14 @@ def _no_eps_psi(reference, current, bins=10, eps=1e-4):
     ],
 )
 def test_exercise_check_psi_explains_mistakes(impl, words):
-    from mlecourse.exercise_checks.model_decay import check_psi
+    from mlecourse.exercises.model_decay import check_psi
 
     with pytest.raises(AssertionError, match=words):
         check_psi(impl)
 
 
 def test_exercise_checks_accept_the_right_answers(capsys):
-    from mlecourse.exercise_checks.model_decay import (
+    from mlecourse.exercises.model_decay import (
         check_first_drift_month,
         check_psi,
         mystery_data,
@@ -381,7 +381,7 @@ def test_exercise_checks_accept_the_right_answers(capsys):
     ],
 )
 def test_exercise_check_first_drift_month_explains_mistakes(answer, words):
-    from mlecourse.exercise_checks.model_decay import check_first_drift_month
+    from mlecourse.exercises.model_decay import check_first_drift_month
 
     with pytest.raises(AssertionError, match=words):
         check_first_drift_month(answer)

@@ -10,7 +10,7 @@ from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError
 
 from conftest import ROOT
-from mlecourse import exercises
+from mlecourse.exercises import generate as exercises
 
 SOLUTIONS = sorted((ROOT / "solutions").glob("*.ipynb"))
 MARKERS = ("BEGIN SOLUTION", "END SOLUTION", "BEGIN HIDDEN TESTS", "END HIDDEN TESTS")

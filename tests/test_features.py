@@ -1,4 +1,4 @@
-"""Tests of the running example's feature code (mlecourse.features)."""
+"""Tests of the running example's feature code (mlecourse.example.features)."""
 
 import math
 import tempfile
@@ -10,8 +10,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.configuration import set_hypothesis_home_dir
 
-from mlecourse.features import add_features, debt_to_income, monthly_instalment
-from mlecourse.simulate import TERMS, simulate_loans
+from mlecourse.example.features import add_features, debt_to_income, monthly_instalment
+from mlecourse.example.simulate import TERMS, simulate_loans
 
 # Hypothesis caches files under ./.hypothesis (even without a database): keep them out of the
 # repository. The settings make every run deterministic and store no example database.

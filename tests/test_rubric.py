@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from mlecourse.rubric import RUBRIC_DIR, list_rubrics, load_rubric
-from mlecourse.scoring import score
+from mlecourse.scorecard.rubric import RUBRIC_DIR, list_rubrics, load_rubric
+from mlecourse.scorecard.scoring import score
 
 PRINCIPLES = ["versioning", "testing", "reproducibility", "deployment", "monitoring",
               "ways-of-working"]

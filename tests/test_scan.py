@@ -1,4 +1,4 @@
-"""The read-only repository scan (mlecourse.scan): calibration on realistic fixture repositories,
+"""The read-only repository scan (mlecourse.scorecard.scan): calibration on realistic fixture repositories,
 the signal-to-level mapping, the safety promises and the widget's pre-fill control."""
 
 from __future__ import annotations
@@ -13,10 +13,10 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from mlecourse import scan as scan_module
-from mlecourse.assessment import validate_assessment
-from mlecourse.rubric import list_rubrics, load_rubric
-from mlecourse.scan import (
+from mlecourse.scorecard import scan as scan_module
+from mlecourse.scorecard.assessment import validate_assessment
+from mlecourse.scorecard.rubric import list_rubrics, load_rubric
+from mlecourse.scorecard.scan import (
     MAX_EVIDENCE,
     OUTSIDE,
     READ_LIMIT,
@@ -539,8 +539,8 @@ def test_text_and_markdown_reports(tmp_path):
 # ------------------------------------------------------------------------------ widget
 
 def test_prefill_control_scans_and_marks_cells(tmp_path):
-    from mlecourse.widgets import Scorecard
-    from mlecourse.widgets_scan import add_prefill_control
+    from mlecourse.scorecard.widgets import Scorecard
+    from mlecourse.scorecard.widgets_scan import add_prefill_control
 
     root = write(tmp_path / "repo", {
         "tests/test_model.py": "def test(m, X, y):\n    m.fit(X, y)\n",
@@ -563,8 +563,8 @@ def test_prefill_control_scans_and_marks_cells(tmp_path):
 
 
 def test_prefill_control_keeps_answers_on_a_bad_folder(tmp_path):
-    from mlecourse.widgets import Scorecard
-    from mlecourse.widgets_scan import add_prefill_control
+    from mlecourse.scorecard.widgets import Scorecard
+    from mlecourse.scorecard.widgets_scan import add_prefill_control
 
     card = Scorecard("mle-maturity")
     card.set_answer("versioning.code", 3)

@@ -1,6 +1,6 @@
 """The static scorecard pages: HTML contract, and behaviour in headless Chromium.
 
-A tiny Sphinx project (myst_parser + mlecourse.sphinxext + the two book pages) is built in a
+A tiny Sphinx project (myst_parser + mlecourse.scorecard.sphinxext + the two book pages) is built in a
 temporary folder, served on loopback, and driven with Playwright; every request beyond loopback
 is aborted. The same fixtures as the Python scoring tests are checked against the page, and the
 page's JavaScript scoring is compared with the Python scoring on random answers.
@@ -23,9 +23,9 @@ import pytest
 from playwright.sync_api import expect
 
 from conftest import scorecard_fixtures
-from mlecourse.assessment import load_assessment, validate_assessment
-from mlecourse.rubric import format_value, load_rubric
-from mlecourse.scoring import format_score, score
+from mlecourse.scorecard.assessment import load_assessment, validate_assessment
+from mlecourse.scorecard.rubric import format_value, load_rubric
+from mlecourse.scorecard.scoring import format_score, score
 
 ROOT = Path(__file__).resolve().parent.parent
 PRINCIPLES = ["versioning", "testing", "reproducibility", "deployment", "monitoring",
@@ -41,7 +41,7 @@ def site(tmp_path_factory) -> Path:
     """Build the two scorecard pages with the course's Sphinx extension; return the HTML dir."""
     src = tmp_path_factory.mktemp("scorecard-src")
     (src / "conf.py").write_text(
-        'project = "scorecard test"\nextensions = ["myst_parser", "mlecourse.sphinxext"]\n'
+        'project = "scorecard test"\nextensions = ["myst_parser", "mlecourse.scorecard.sphinxext"]\n'
         'html_theme = "alabaster"\nsuppress_warnings = ["myst.xref_missing"]\n',
         encoding="utf-8")
     for name in ("mle-maturity", "ml-test-score"):

@@ -13,9 +13,9 @@ from conftest import scorecard_fixtures
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mlecourse.assessment import validate_assessment
-from mlecourse.rubric import load_rubric
-from mlecourse.scoring import (
+from mlecourse.scorecard.assessment import validate_assessment
+from mlecourse.scorecard.rubric import load_rubric
+from mlecourse.scorecard.scoring import (
     band_for,
     clean_answers,
     compare,
@@ -208,7 +208,7 @@ def test_result_to_dict_is_json_ready():
 
 
 def test_worked_example_claims_made_in_the_notebook():
-    text = resources.files("mlecourse").joinpath("fixtures", "worked-example.json").read_text("utf-8")
+    text = resources.files("mlecourse.scorecard").joinpath("fixtures", "worked-example.json").read_text("utf-8")
     example = validate_assessment(json.loads(text), MATURITY)
     result = score(MATURITY, example["answers"])
     assert len(result.answers) == 18 and result.unanswered == []

@@ -1,12 +1,12 @@
-"""Behaviour of the running example (mlecourse.simulate) and the shared model."""
+"""Behaviour of the running example (mlecourse.example.simulate) and the shared model."""
 
 import numpy as np
 import pandas as pd
 import pytest
 from sklearn.metrics import roc_auc_score
 
-from mlecourse.model import make_model, train
-from mlecourse.simulate import (
+from mlecourse.example.model import make_model, train
+from mlecourse.example.simulate import (
     AGE_BANDS,
     CATEGORICAL_FEATURES,
     COLUMNS,

@@ -14,8 +14,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from mlecourse.simulate import FEATURES, TARGET, simulate_loans
-from mlecourse.versioning import (
+from mlecourse.example.simulate import FEATURES, TARGET, simulate_loans
+from mlecourse.principles.versioning import (
     TAG_DATA_FINGERPRINT,
     TAG_GIT_COMMIT,
     Manifest,
@@ -273,7 +273,7 @@ def test_git_reports_failures_with_gits_message(tmp_path):
 # --- MLflow: a real registry on SQLite in a temporary directory -------------------------------
 
 def _train(df, C=1.0, seed=0, balanced=False):
-    from mlecourse.model import make_model
+    from mlecourse.example.model import make_model
 
     model = make_model(seed=seed)
     model.set_params(clf__C=C, clf__class_weight="balanced" if balanced else None)
@@ -338,7 +338,7 @@ def test_mlflow_offline_uses_a_sqlite_file_in_the_directory(registry):
 
 TELEMETRY_PROBE = """
 import sys
-from mlecourse.versioning import configure_mlflow_offline
+from mlecourse.principles.versioning import configure_mlflow_offline
 configure_mlflow_offline(sys.argv[1])
 from mlflow.telemetry import utils
 from mlflow.telemetry.client import get_telemetry_client
@@ -415,7 +415,7 @@ def test_mlflow_dataset_digest_misses_a_late_change_that_the_fingerprint_sees():
 
 @pytest.fixture(scope="module")
 def exercise(tmp_path_factory):
-    from mlecourse.exercise_checks.versioning import build_exercise_registry
+    from mlecourse.exercises.versioning import build_exercise_registry
 
     return build_exercise_registry(tmp_path_factory.mktemp("exercise"))
 
@@ -447,7 +447,7 @@ def test_exercise_champion_is_neither_latest_version_nor_latest_snapshot(exercis
 
 
 def test_exercise_checks_accept_the_solution(exercise, capsys):
-    from mlecourse.exercise_checks.versioning import (check_champion_fingerprint,
+    from mlecourse.exercises.versioning import (check_champion_fingerprint,
                                                       check_champion_snapshot)
 
     check_champion_fingerprint(_champion_fingerprint, exercise)
@@ -472,7 +472,7 @@ def test_exercise_checks_accept_the_solution(exercise, capsys):
     (lambda s, c, n: s.manifests["loans-2024-06"].fingerprint, "still returned the old answer"),
 ])
 def test_exercise_fingerprint_check_explains_wrong_answers(exercise, answer, message):
-    from mlecourse.exercise_checks.versioning import check_champion_fingerprint
+    from mlecourse.exercises.versioning import check_champion_fingerprint
 
     with pytest.raises(AssertionError, match=message):
         check_champion_fingerprint(lambda c, n: answer(exercise, c, n), exercise)
@@ -486,7 +486,7 @@ def test_exercise_fingerprint_check_explains_wrong_answers(exercise, answer, mes
     (lambda s: "loans-2025-01", "not one of the snapshots"),
 ])
 def test_exercise_snapshot_check_explains_wrong_answers(exercise, answer, message):
-    from mlecourse.exercise_checks.versioning import check_champion_snapshot
+    from mlecourse.exercises.versioning import check_champion_snapshot
 
     with pytest.raises(AssertionError, match=message):
         check_champion_snapshot(lambda c, n, d: answer(exercise), exercise)

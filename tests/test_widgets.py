@@ -11,13 +11,13 @@ matplotlib.use("Agg")
 
 import pytest
 
-import mlecourse.widgets as widgets_module
-from mlecourse.assessment import load_assessment, new_assessment
-from mlecourse.widgets import Scorecard, plot_heatmap
+import mlecourse.scorecard.widgets as widgets_module
+from mlecourse.scorecard.assessment import load_assessment, new_assessment
+from mlecourse.scorecard.widgets import Scorecard, plot_heatmap
 
 
 def _fixture(name: str) -> dict:
-    text = resources.files("mlecourse").joinpath("fixtures", f"{name}.json").read_text("utf-8")
+    text = resources.files("mlecourse.scorecard").joinpath("fixtures", f"{name}.json").read_text("utf-8")
     return json.loads(text)
 
 

@@ -9,7 +9,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import pytest  # noqa: E402
 
-from mlecourse import widgets_decay  # noqa: E402
+from mlecourse.principles import drift_widgets as widgets_decay  # noqa: E402
 
 
 @pytest.fixture

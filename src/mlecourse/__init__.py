@@ -1,15 +1,15 @@
 """Machine Learning Engineering course: the code that notebooks, tests, the site and the CLI share.
 
-Modules, following the data through the course:
+Subpackages, grouped by what they serve in the course:
 
-- ``simulate``: the running example, a lender's loan applications month by month.
-- ``drift``: drift measures and performance over time (model decay, monitoring).
-- ``versioning``: dataset fingerprints and manifests (MLflow does the rest).
-- ``checks``: data schemas, behavioural and fairness tests, the quality gate.
-- ``rubric``, ``scoring``, ``assessment``: the scorecard's rubrics, pure scoring and JSON format.
-- ``scan``: read-only evidence from a repository for ``mlecourse assess``.
-- ``widgets``: thin ipywidgets layers over the pure functions.
-- ``exercises``: generates student notebooks from ``solutions/`` with nbgrader's preprocessors.
+- ``example``: the running example, a lender's loan applications month by month (``simulate``),
+  its feature code (``features``) and the shared model pipeline (``model``).
+- ``principles``: one module per MLE principle's tools: ``versioning``, ``checks`` (testing),
+  ``drift`` (model decay and monitoring), and the notebooks' widgets for them.
+- ``scorecard``: rubrics, pure scoring, the assessment JSON format, the repository scan behind
+  ``mlecourse assess``, the scorecard widgets and the Sphinx extension for the static page.
+- ``exercises``: generation of ``exercises/`` from ``solutions/`` and one check module per exercise.
+- ``cli``: the ``mlecourse`` command.
 """
 
 __version__ = "0.1.0"

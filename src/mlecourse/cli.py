@@ -53,8 +53,8 @@ def _add_score(sub) -> None:
 
 def format_result_text(rubric, result) -> str:
     """A readable report of a ScoreResult: scores, flags, unanswered cells and next steps."""
-    from mlecourse.rubric import format_value
-    from mlecourse.scoring import format_score
+    from mlecourse.scorecard.rubric import format_value
+    from mlecourse.scorecard.scoring import format_score
 
     names = {g.id: g.name for g in rubric.groups}
     items = {it.id: it.name for it in rubric.items}
@@ -81,9 +81,9 @@ def format_result_text(rubric, result) -> str:
 def _run_score(args: argparse.Namespace) -> int:
     import json
 
-    from mlecourse.assessment import load_assessment
-    from mlecourse.rubric import load_rubric
-    from mlecourse.scoring import score
+    from mlecourse.scorecard.assessment import load_assessment
+    from mlecourse.scorecard.rubric import load_rubric
+    from mlecourse.scorecard.scoring import score
 
     assessment = load_assessment(args.assessment, args.rubric)
     rubric = load_rubric(args.rubric or assessment["rubric"]["id"])
@@ -134,7 +134,7 @@ class _Progress:
 def _run_assess(args: argparse.Namespace) -> int:
     import json
 
-    from mlecourse.scan import format_markdown, format_text, load_signal_map, scan, suggest
+    from mlecourse.scorecard.scan import format_markdown, format_text, load_signal_map, scan, suggest
 
     load_signal_map(args.rubric)  # an unsupported rubric is refused before scanning
     show = args.progress or (args.output_format == "text" and sys.stderr.isatty())

@@ -2,7 +2,7 @@
 
 Every notebook trains the same model so the course tells one story::
 
-    from mlecourse.model import train
+    from mlecourse.example.model import train
     model = train(df[df.month < "2024-07-01"])
     scores = model.predict_proba(df[FEATURES])[:, 1]
 
@@ -21,7 +21,7 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 from threadpoolctl import threadpool_limits
 
-from mlecourse.simulate import CATEGORICAL_FEATURES, FEATURES, NUMERIC_FEATURES, TARGET
+from mlecourse.example.simulate import CATEGORICAL_FEATURES, FEATURES, NUMERIC_FEATURES, TARGET
 
 __all__ = ["make_model", "train"]
 

@@ -1,4 +1,4 @@
-/* MLE course scorecard: live scoring of the rubric form rendered by mlecourse.sphinxext.
+/* MLE course scorecard: live scoring of the rubric form rendered by mlecourse.scorecard.sphinxext.
  *
  * Vanilla JavaScript, no framework, no network. The scoring rules are the same as in
  * mlecourse/scoring.py (see its docstring); exact arithmetic is done on integers so that

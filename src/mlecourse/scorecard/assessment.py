@@ -24,8 +24,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Mapping
 
-from mlecourse.rubric import Rubric, load_rubric
-from mlecourse.scoring import Comparison, ScoreResult, compare, score
+from mlecourse.scorecard.rubric import Rubric, load_rubric
+from mlecourse.scorecard.scoring import Comparison, ScoreResult, compare, score
 
 FORMAT = "mlecourse-assessment"
 FORMAT_VERSION = 1

@@ -19,8 +19,8 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
-from mlecourse.model import train
-from mlecourse.simulate import CATEGORICAL_FEATURES, TARGET, Scenario, simulate_loans
+from mlecourse.example.model import train
+from mlecourse.example.simulate import CATEGORICAL_FEATURES, TARGET, Scenario, simulate_loans
 
 __all__ = [
     "ExerciseData",
@@ -126,7 +126,7 @@ def check_schema(make_schema, batch=None, name="the broken batch") -> None:
     """
     import pandera.pandas as pa
 
-    from mlecourse.checks import validate_batch
+    from mlecourse.principles.checks import validate_batch
 
     schema = make_schema()
     if not isinstance(schema, pa.DataFrameSchema):

@@ -1,7 +1,7 @@
 """Live explorer for the model-decay notebook: drift severity x retraining policy.
 
-A thin ipywidgets layer: the numbers come from :func:`mlecourse.simulate.simulate_loans` and
-:func:`mlecourse.drift.simulate_policy`; this module only wires controls to them and draws.
+A thin ipywidgets layer: the numbers come from :func:`mlecourse.example.simulate.simulate_loans` and
+:func:`mlecourse.principles.drift.simulate_policy`; this module only wires controls to them and draws.
 """
 
 from __future__ import annotations
@@ -9,8 +9,8 @@ from __future__ import annotations
 import ipywidgets as widgets
 import matplotlib.pyplot as plt
 
-from mlecourse.drift import DEFAULT_THRESHOLD, POLICIES, simulate_policy
-from mlecourse.simulate import SCENARIOS, simulate_loans
+from mlecourse.principles.drift import DEFAULT_THRESHOLD, POLICIES, simulate_policy
+from mlecourse.example.simulate import SCENARIOS, simulate_loans
 
 
 def run(severity: float, policy: str, every: int = 3, threshold: float = DEFAULT_THRESHOLD,

@@ -7,8 +7,8 @@ from numbers import Real
 import numpy as np
 import pandas as pd
 
-from mlecourse.drift import psi_numeric
-from mlecourse.simulate import Drift, Scenario, simulate_loans
+from mlecourse.principles.drift import psi_numeric
+from mlecourse.example.simulate import Drift, Scenario, simulate_loans
 
 REFERENCE_MONTHS = 6
 THRESHOLD = 0.2

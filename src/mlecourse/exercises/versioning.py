@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from mlecourse.versioning import (
+from mlecourse.principles.versioning import (
     TAG_DATA_FINGERPRINT,
     TAG_GIT_COMMIT,
     TAG_GIT_TAG,
@@ -36,8 +36,8 @@ _CHAMPION_VERSION = "2"
 _CHALLENGER_VERSION = "3"
 
 _TRAIN_PY = '''"""Train the loan-default model on a data snapshot."""
-from mlecourse.model import make_model
-from mlecourse.simulate import FEATURES, TARGET
+from mlecourse.example.model import make_model
+from mlecourse.example.simulate import FEATURES, TARGET
 
 
 def train(df, C=1.0, seed=0):
@@ -79,9 +79,9 @@ def build_exercise_registry(directory, seed: int = 0,
     ``loan-default``: 1 and 2 trained on the June snapshot (C = 1.0 and 0.3), 3 on the December
     one; alias ``champion`` -> version 2, ``challenger`` -> version 3. Each run is tagged with
     the code commit and the data fingerprint (not the snapshot name). MLflow is left pointing at this
-    registry (see :func:`mlecourse.versioning.configure_mlflow_offline`).
+    registry (see :func:`mlecourse.principles.versioning.configure_mlflow_offline`).
     """
-    from mlecourse.simulate import FEATURES, simulate_loans
+    from mlecourse.example.simulate import FEATURES, simulate_loans
 
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)

@@ -1,9 +1,9 @@
 """Thin ipywidgets layers over the pure functions (no scoring happens here).
 
 :class:`Scorecard` answers every cell of a rubric with a control that shows the level
-descriptors, and shows live results computed by :func:`mlecourse.scoring.score`: a
+descriptors, and shows live results computed by :func:`mlecourse.scorecard.scoring.score`: a
 group x item heatmap, group and overall scores, ordered next steps. It saves to and loads from
-the JSON interchange format (:mod:`mlecourse.assessment`) and compares with a saved assessment.
+the JSON interchange format (:mod:`mlecourse.scorecard.assessment`) and compares with a saved assessment.
 
     card = Scorecard("mle-maturity")
     card              # displays in JupyterLab
@@ -24,15 +24,15 @@ from pathlib import Path
 
 import ipywidgets as w
 
-from mlecourse.assessment import (
+from mlecourse.scorecard.assessment import (
     compare_assessments,
     load_assessment,
     new_assessment,
     save_assessment,
     validate_assessment,
 )
-from mlecourse.rubric import Rubric, format_value, load_rubric
-from mlecourse.scoring import DASH, ScoreResult, format_score, score
+from mlecourse.scorecard.rubric import Rubric, format_value, load_rubric
+from mlecourse.scorecard.scoring import DASH, ScoreResult, format_score, score
 
 #: Background colours by level rank (lowest, middle, top), shared by the HTML and the figure.
 RANK_COLOURS = ("#fcbba1", "#fdd49e", "#a1d99b", "#9ecae1", "#c6dbef")
@@ -246,7 +246,7 @@ class Scorecard:
     # ---------------------------------------------------------------- results
 
     def refresh(self) -> None:
-        """Recompute the results with :func:`mlecourse.scoring.score` and redraw them."""
+        """Recompute the results with :func:`mlecourse.scorecard.scoring.score` and redraw them."""
         if self._applying:
             return
         self.result = score(self.rubric, self.answers)
@@ -326,7 +326,7 @@ class Scorecard:
 def plot_heatmap(rubric: Rubric | str, answers: dict, ax=None, title: str | None = None):
     """Draw the group x item heatmap with group scores (static figure for the site).
 
-    Scores come from :func:`mlecourse.scoring.score`; returns the matplotlib Axes.
+    Scores come from :func:`mlecourse.scorecard.scoring.score`; returns the matplotlib Axes.
     """
     import matplotlib.pyplot as plt
     from matplotlib.colors import ListedColormap

@@ -67,7 +67,7 @@ import pandas as pd
 from scipy import stats
 from sklearn.metrics import brier_score_loss, roc_auc_score
 
-from mlecourse.simulate import CATEGORICAL_FEATURES, FEATURES, NUMERIC_FEATURES, TARGET
+from mlecourse.example.simulate import CATEGORICAL_FEATURES, FEATURES, NUMERIC_FEATURES, TARGET
 
 __all__ = [
     "DEFAULT_THRESHOLD",
@@ -605,9 +605,9 @@ def simulate_policy(
       retrain on that labelled month (the first one known to be affected). Sees every kind of
       decay, concept drift included, but only ``label_delay`` months late.
 
-    Models come from :func:`mlecourse.model.train`.
+    Models come from :func:`mlecourse.example.model.train`.
     """
-    from mlecourse.model import train  # local import: keeps drift importable without sklearn cost
+    from mlecourse.example.model import train  # local import: keeps drift importable without sklearn cost
 
     if policy not in POLICIES:
         raise ValueError(f"policy must be one of {POLICIES}, got {policy!r}")

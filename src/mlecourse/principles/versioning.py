@@ -3,7 +3,7 @@
 What the course reuses lives here; the tools a team would really use do the rest (Git versions the
 code, MLflow tracks runs and keeps the model registry)::
 
-    from mlecourse.versioning import fingerprint, make_manifest, compare_manifests
+    from mlecourse.principles.versioning import fingerprint, make_manifest, compare_manifests
     fp = fingerprint(df)                       # 64 hex digits, changes when any value changes
     manifest = make_manifest(df, name="loans-2024")
     Manifest.from_json(manifest.to_json()) == manifest

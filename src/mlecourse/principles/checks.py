@@ -17,7 +17,7 @@ The gate
     the champion, returning a :class:`GateDecision` with the reasons.
 
 Models are anything with ``predict_proba`` that accepts a DataFrame of the simulator's columns
-(the course's pipelines from :mod:`mlecourse.model` select their own inputs).
+(the course's pipelines from :mod:`mlecourse.example.model` select their own inputs).
 """
 
 from __future__ import annotations
@@ -41,7 +41,7 @@ from sklearn.metrics import (
     roc_auc_score,
 )
 
-from mlecourse.simulate import (
+from mlecourse.example.simulate import (
     AGE_BANDS,
     EMPLOYMENT_TYPES,
     FEATURES,

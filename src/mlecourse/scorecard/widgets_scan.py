@@ -1,13 +1,13 @@
 """A "pre-fill from a folder" control for the notebook scorecard (thin layer over the scan).
 
-    from mlecourse.widgets import Scorecard
-    from mlecourse.widgets_scan import add_prefill_control
+    from mlecourse.scorecard.widgets import Scorecard
+    from mlecourse.scorecard.widgets_scan import add_prefill_control
 
     card = Scorecard("mle-maturity")
     add_prefill_control(card)      # a folder box and a button in the card's toolbar
     card
 
-The button runs the same read-only scan as ``mlecourse assess`` (:func:`mlecourse.scan.assess`)
+The button runs the same read-only scan as ``mlecourse assess`` (:func:`mlecourse.scorecard.scan.assess`)
 and shows the result with ``card.apply_assessment(assessment, prefilled=True)``: every cell gets
 the suggested level, its evidence and a note, and is marked as pre-filled until the learner
 changes it. On a bad folder nothing changes and the card shows why.
@@ -20,7 +20,7 @@ from html import escape
 
 import ipywidgets as w
 
-from mlecourse.scan import SUPPORTED_RUBRICS, scan, suggest
+from mlecourse.scorecard.scan import SUPPORTED_RUBRICS, scan, suggest
 
 
 @dataclass

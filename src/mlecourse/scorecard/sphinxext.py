@@ -30,7 +30,7 @@ from docutils import nodes
 from sphinx.util.docutils import SphinxDirective
 
 from mlecourse import __version__
-from mlecourse.rubric import Rubric, format_value, load_rubric, rubric_path
+from mlecourse.scorecard.rubric import Rubric, format_value, load_rubric, rubric_path
 
 STATIC_DIR = Path(__file__).parent / "static"
 JS_FILE = "scorecard.js"

@@ -35,7 +35,7 @@ from decimal import ROUND_HALF_UP, Decimal, localcontext
 from fractions import Fraction
 from typing import Mapping
 
-from mlecourse.rubric import Rubric, format_value
+from mlecourse.scorecard.rubric import Rubric, format_value
 
 DASH = "–"  # shown when there is nothing to score
 

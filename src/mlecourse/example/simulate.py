@@ -2,7 +2,7 @@
 
 ``simulate_loans`` returns one row per loan application with the outcome already attached::
 
-    from mlecourse.simulate import simulate_loans, Scenario, Drift
+    from mlecourse.example.simulate import simulate_loans, Scenario, Drift
     df = simulate_loans(months=24, rows_per_month=20_000, seed=0)
     df = simulate_loans(months=24, seed=0,
                         scenario=Scenario(covariate_shift=Drift(start=12, severity=1.0)))

@@ -7,7 +7,7 @@ Every rubric uses ONE schema, so a teacher adds a rubric by adding a file (no co
     version: 1.0.0
     title: ...
     description: ...
-    scoring: maturity                   # or: min-of-sections   (see mlecourse.scoring)
+    scoring: maturity                   # or: min-of-sections   (see mlecourse.scorecard.scoring)
     group_label: Principle              # what a row is called   (e.g. Section)
     item_label: Aspect                  # what a column is called (e.g. Test)
     levels:                             # the allowed answers, lowest first
@@ -44,7 +44,7 @@ import yaml
 
 RUBRIC_DIR = Path(__file__).parent / "rubrics"
 
-#: Scoring kinds that :mod:`mlecourse.scoring` implements.
+#: Scoring kinds that :mod:`mlecourse.scorecard.scoring` implements.
 SCORING_KINDS = ("maturity", "min-of-sections")
 
 _ID = re.compile(r"^[a-z0-9][a-z0-9-]*$")
@@ -200,7 +200,7 @@ def list_rubrics() -> list[str]:
     """Ids of the rubrics shipped with the package (``rubrics/*.yaml``), sorted.
 
     ``*.signals.yaml`` files are not rubrics (they map scan signals to levels, see
-    :mod:`mlecourse.scan`) and are left out.
+    :mod:`mlecourse.scorecard.scan`) and are left out.
     """
     return sorted(p.stem for p in RUBRIC_DIR.glob("*.yaml")
                   if not p.name.endswith(".signals.yaml"))

@@ -5,7 +5,7 @@ DVC remote, a call to ``mlflow.register_model`` ...), each with up to :data:`MAX
 places (path relative to the root, line where useful, detail). :func:`suggest` turns the
 signals into a suggested level per cell of the ``mle-maturity`` rubric, using the mapping
 written down as data in ``rubrics/mle-maturity.signals.yaml`` (:func:`load_signal_map`), and
-returns an assessment in the interchange format (:mod:`mlecourse.assessment`) with evidence,
+returns an assessment in the interchange format (:mod:`mlecourse.scorecard.assessment`) with evidence,
 notes and every cell listed as ``prefilled``. :func:`assess` does both.
 
 Safety promises (tested in ``tests/test_scan.py``):
@@ -40,7 +40,7 @@ from typing import Callable
 
 import yaml
 
-from mlecourse.rubric import RUBRIC_DIR, Rubric, load_rubric
+from mlecourse.scorecard.rubric import RUBRIC_DIR, Rubric, load_rubric
 
 READ_LIMIT = 256 * 1024  #: bytes read at most from one file
 MAX_EVIDENCE = 5  #: places kept per signal
@@ -842,7 +842,7 @@ def suggest(result: ScanResult, rubric: Rubric | str = "mle-maturity", created=N
     rubric = rubric if isinstance(rubric, Rubric) else load_rubric(rubric)
     mapping = load_signal_map(rubric.id)
     outside_text = mapping.get("outside_text", OUTSIDE)
-    from mlecourse.assessment import new_assessment
+    from mlecourse.scorecard.assessment import new_assessment
 
     answers, notes, evidence = {}, {}, {}
     for cid in rubric.cells:
@@ -907,7 +907,7 @@ def _outside_cells(rubric_id: str) -> set:
 
 def format_text(assessment: dict, result: ScanResult | None = None) -> str:
     """A readable table (principle x aspect, level, evidence summary) with scores and problems."""
-    from mlecourse.scoring import score
+    from mlecourse.scorecard.scoring import score
 
     rubric = load_rubric(assessment["rubric"]["id"])
     outside = _outside_cells(rubric.id)
@@ -962,7 +962,7 @@ def _md(text: str) -> str:
 
 def format_markdown(assessment: dict, result: ScanResult | None = None) -> str:
     """A Markdown report for a pull-request comment or a README (table plus the reasons)."""
-    from mlecourse.scoring import score
+    from mlecourse.scorecard.scoring import score
 
     rubric = load_rubric(assessment["rubric"]["id"])
     outside = _outside_cells(rubric.id)

@@ -1,0 +1,1 @@
+"""The running example: a lender's loan applications, their features and the shared model."""
