@@ -111,7 +111,7 @@ LABEL_COLUMNS = {"request_id": "TEXT PRIMARY KEY", TARGET: "INTEGER NOT NULL",
 REPLAY_SOURCE = "replay (simulated latency and errors)"
 
 #: Service-level objectives of the example service (what the team promised its users).
-SLO = {"latency_p95_ms": 250.0, "error_rate": 0.01}
+SLO = {"latency_p95_ms": 220.0, "error_rate": 0.01}
 
 _DECISIONS = ("approve", "decline")
 
@@ -267,7 +267,7 @@ class Incident:
 
 
 def simulated_latency(timestamps, seed: int = 0, median_ms: float = 80.0, sigma: float = 0.5,
-                      error_rate: float = 0.002, incidents: Sequence[Incident] = ()):
+                      error_rate: float = 0.001, incidents: Sequence[Incident] = ()):
     """SIMULATED service latencies (ms) and error flags for requests at ``timestamps``.
 
     Log-normal latencies (median ``median_ms``, log-scale spread ``sigma``; a heavy right tail,
@@ -391,8 +391,11 @@ def label_feed(records: pd.DataFrame, outcomes: pd.DataFrame, label_delay: int =
         raise ValueError(f"no outcome for request {approved['request_id'][missing].iloc[0]!r}")
     ts = pd.to_datetime(approved["ts"])
     month = ts.dt.to_period("M")
-    # the same day and time, label_delay months later (vectorised; DateOffset is per element)
-    arrived = (month + int(label_delay)).dt.to_timestamp() + (ts - month.dt.to_timestamp())
+    # The same day and time label_delay months later, clipped to the end of that month (as
+    # DateOffset does, but vectorised: 31 January + 3 months is 30 April, not 1 May).
+    target = month + int(label_delay)
+    last = (target + 1).dt.to_timestamp() - pd.Timedelta(seconds=1)
+    arrived = np.minimum(target.dt.to_timestamp() + (ts - month.dt.to_timestamp()), last)
     return pd.DataFrame({"request_id": approved["request_id"].to_numpy(),
                          TARGET: truth.loc[approved["request_id"]].to_numpy(),
                          "arrived": arrived.to_numpy()})
@@ -727,44 +730,68 @@ def prometheus_text(log_frame: pd.DataFrame, metrics_row: Optional[pd.Series] = 
     """The monitoring metrics in the Prometheus text exposition format.
 
     Uses ``prometheus_client`` with a fresh ``CollectorRegistry`` (never the process-wide
-    default): a request counter per model version and decision, a latency histogram from the
-    log, and gauges for the input signals of ``metrics_row`` (one row of
-    :func:`monthly_metrics`) and the realised AUC per model version (``realised``: a
-    :func:`realised_performance` table; its latest labelled month per version).
+    default) and a collector that reports what the log holds: a request counter per model
+    version and decision, an error counter, a latency histogram, and gauges for the input
+    signals of ``metrics_row`` (one row of :func:`monthly_metrics`) and the realised AUC per
+    model version (``realised``: a :func:`realised_performance` table; the latest labelled
+    month per version). Deterministic: no creation timestamps, nothing read from the clock.
     """
-    from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+    from prometheus_client import CollectorRegistry, generate_latest
+    from prometheus_client.core import (
+        CounterMetricFamily,
+        GaugeMetricFamily,
+        HistogramMetricFamily,
+    )
 
     _require(log_frame, ["model_version", "decision", "status", "latency_ms"], "the log")
+    buckets = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
+
+    class _LogCollector:
+        def collect(self):
+            requests = CounterMetricFamily("loan_requests", "Scored loan applications.",
+                                           labels=["model_version", "decision"])
+            decision = log_frame["decision"].fillna("none")
+            counts = log_frame.groupby([log_frame["model_version"], decision]).size()
+            for (version, dec), n in counts.items():
+                requests.add_metric([str(version), str(dec)], int(n))
+            yield requests
+            errors = CounterMetricFamily("loan_request_errors", "Requests that failed.",
+                                         labels=["model_version"])
+            failed = log_frame["status"] == "error"
+            for version, n in failed.groupby(log_frame["model_version"]).sum().items():
+                errors.add_metric([str(version)], int(n))
+            yield errors
+            seconds = log_frame["latency_ms"].to_numpy(float) / 1000.0
+            cumulative = [(f"{b:g}", float((seconds <= b).sum())) for b in buckets]
+            latency = HistogramMetricFamily(
+                "loan_request_latency_seconds", "Request latency (simulated in a replay).",
+                buckets=[*cumulative, ("+Inf", float(len(seconds)))],
+                sum_value=float(seconds.sum()))
+            yield latency
+            if metrics_row is not None:
+                psi = GaugeMetricFamily("loan_input_psi",
+                                        "PSI of an input against the training data.",
+                                        labels=["feature"])
+                for f in FEATURES:
+                    psi.add_metric([f], float(metrics_row[f"psi_{f}"]))
+                yield psi
+                quality = GaugeMetricFamily("loan_input_quality_failure_ratio",
+                                            "Share of requests failing a data-quality check.",
+                                            labels=["check"])
+                for check in ("null", "out_of_range", "unknown_category"):
+                    quality.add_metric([check], float(metrics_row[f"{check}_rate"]))
+                yield quality
+            if realised is not None:
+                auc = GaugeMetricFamily("loan_realised_auc",
+                                        "AUC on the labels known so far, latest labelled month.",
+                                        labels=["model_version"])
+                for version, part in realised.dropna(subset=["auc"]).groupby("model_version"):
+                    auc.add_metric([str(version)],
+                                   float(part.sort_values("month")["auc"].iloc[-1]))
+                yield auc
+
     registry = CollectorRegistry()
-    requests = Counter("loan_requests", "Scored loan applications.",
-                       ["model_version", "decision"], registry=registry)
-    errors = Counter("loan_request_errors", "Requests that failed.", ["model_version"],
-                     registry=registry)
-    latency = Histogram("loan_request_latency_seconds", "Request latency (simulated in a replay).",
-                        buckets=(0.05, 0.1, 0.25, 0.5, 1.0, 2.5), registry=registry)
-    decision = log_frame["decision"].fillna("none")
-    for (version, dec), n in log_frame.groupby([log_frame["model_version"], decision]).size() \
-            .items():
-        requests.labels(version, dec).inc(int(n))
-    for version, n in log_frame[log_frame["status"] == "error"].groupby("model_version").size() \
-            .items():
-        errors.labels(version).inc(int(n))
-    for value in log_frame["latency_ms"].to_numpy(float) / 1000.0:
-        latency.observe(value)
-    if metrics_row is not None:
-        psi = Gauge("loan_input_psi", "PSI of an input against the training data.", ["feature"],
-                    registry=registry)
-        for f in FEATURES:
-            psi.labels(f).set(float(metrics_row[f"psi_{f}"]))
-        quality = Gauge("loan_input_quality_failure_ratio", "Share of requests failing a check.",
-                        ["check"], registry=registry)
-        for check in ("null", "out_of_range", "unknown_category"):
-            quality.labels(check).set(float(metrics_row[f"{check}_rate"]))
-    if realised is not None:
-        auc = Gauge("loan_realised_auc", "AUC on the labels known so far, latest labelled month.",
-                    ["model_version"], registry=registry)
-        for version, part in realised.dropna(subset=["auc"]).groupby("model_version"):
-            auc.labels(version).set(float(part.sort_values("month")["auc"].iloc[-1]))
+    registry.register(_LogCollector())
     return generate_latest(registry).decode("utf-8")
 
 
@@ -806,6 +833,7 @@ def plot_dashboard(metrics: pd.DataFrame, daily_quality: pd.DataFrame, daily_ser
     quality.set_title("Data quality: daily share of failing requests", fontsize=9)
     quality.legend(fontsize=7, loc="upper left")
     service.plot(sv.index, sv["latency_p95_ms"], lw=1, color="C0", label="p95 latency (ms)")
+    service.set_ylim(0, 800)
     service.axhline(slo["latency_p95_ms"], color="C0", ls="--", lw=1)
     service.set_ylabel("ms (simulated)", fontsize=8)
     errors = service.twinx()
