@@ -510,11 +510,18 @@ def _quality_flags(frame: pd.DataFrame) -> tuple[pd.DataFrame, list]:
     except SchemaErrors as exc:
         cases = exc.failure_cases
         whole = cases["index"].isna()
+        retyped = set()
         for row in cases[whole].itertuples():
-            what = ("missing column" if row.check == "column_in_dataframe" else str(row.check))
-            schema_problems.append(f"{row.failure_case if what == 'missing column' else row.column}"
-                                   f": {what}")
-        rows = cases[~whole]
+            if row.check == "column_in_dataframe":
+                schema_problems.append(f"{row.failure_case}: missing column")
+            elif str(row.check).startswith("dtype("):
+                retyped.add(row.column)
+                expected = str(row.check)[len("dtype("):-1].strip("'")
+                schema_problems.append(f"{row.column}: type changed (expected {expected}, "
+                                       f"got {row.failure_case})")
+        # A column whose type changed fails its value checks on every row; that is one schema
+        # problem, not a flood of range failures.
+        rows = cases[~whole & ~cases["column"].isin(retyped)]
         kind = np.where(rows["check"] == "not_nullable", "null",
                         np.where(rows["check"].astype(str).str.startswith("isin")
                                  & rows["column"].isin(CATEGORICAL_FEATURES),
