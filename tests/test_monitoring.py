@@ -174,7 +174,9 @@ def test_quality_checks_catch_nulls_unknown_categories_and_schema_changes(replay
 
 def test_naive_psi_alerts_on_the_season_seasonal_reference_does_not(metrics):
     seasonal = metrics["seasonal only"]
-    assert mon.evaluate_rules(seasonal, [mon.AlertRule("psi_max", 0.2)]).any().any()
+    naive = mon.evaluate_rules(seasonal, [mon.AlertRule("psi_max", 0.2)]).iloc[:, 0]
+    # midwinter and midsummer, the extremes of the loan-amount season
+    assert {"January", "July"} <= {f"{m:%B}" for m in naive.index[naive]}
     assert seasonal["seasonal_psi_max"].max() < 0.1
     assert not mon.evaluate_rules(seasonal, INPUT_RULES).any().any()
 
@@ -307,3 +309,128 @@ def test_dashboard_has_four_panels(replays, metrics, downturn_log):
         assert "September 2025" in fig._suptitle.get_text()
     finally:
         plt.close(fig)
+
+
+# ------------------------------------------------------------------ the exercise
+
+
+def _solution_fires(values, rule):
+    out = []
+    for i in range(len(values)):
+        if i + 1 < rule.window:
+            out.append(False)
+            continue
+        average = sum(values[i + 1 - rule.window:i + 1]) / rule.window
+        out.append(average > rule.threshold if rule.direction == "above"
+                   else average < rule.threshold)
+    return out
+
+
+def _windowless(values, rule):
+    return [v > rule.threshold if rule.direction == "above" else v < rule.threshold
+            for v in values]
+
+
+def _half_window(values, rule):
+    out = []
+    for i in range(len(values)):
+        w = values[max(0, i + 1 - rule.window):i + 1]
+        avg = sum(w) / len(w)
+        out.append(avg > rule.threshold if rule.direction == "above" else avg < rule.threshold)
+    return out
+
+
+def _not_strict(values, rule):
+    return [(v >= rule.threshold if rule.direction == "above" else v <= rule.threshold)
+            if ok else False
+            for v, ok in _averages(values, rule)]
+
+
+def _always_above(values, rule):
+    return [v > rule.threshold if ok else False for v, ok in _averages(values, rule)]
+
+
+def _averages(values, rule):
+    for i in range(len(values)):
+        full = i + 1 >= rule.window
+        yield (sum(values[i + 1 - rule.window:i + 1]) / rule.window if full else 0.0), full
+
+
+def _package(values, rule):
+    return mon.evaluate_rules(pd.DataFrame({rule.metric: values}), [rule]).iloc[:, 0].tolist()
+
+
+class _Liar:
+    def __eq__(self, other):
+        return True
+
+
+@pytest.fixture(scope="module")
+def exercise():
+    from mlecourse.exercises import monitoring as ex
+
+    return ex
+
+
+def test_exercise_cases_have_no_near_ties(exercise):
+    for values, rule in exercise._cases():
+        means = pd.Series(values).rolling(rule.window).mean().dropna()
+        close = (means - rule.threshold).abs() < 1e-9
+        assert (means[close] == rule.threshold).all()  # ties only where they are exact
+
+
+def test_fires_check_accepts_the_solution(exercise, capsys):
+    exercise.check_fires(_solution_fires)
+    assert "Well done" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("answer, message", [
+    (_windowless, "judged every period on its own"),
+    (_half_window, "not yet full"),
+    (_not_strict, "strictly beyond"),
+    (_always_above, "direction is reversed"),
+    (_package, "package's own"),
+    (lambda values, rule: _Liar(), "should be a list"),
+    (lambda values, rule: [True] * (len(values) - 1), "one True or False per period"),
+    (lambda values, rule: [float("nan")] * len(values), "True or False"),
+])
+def test_fires_check_explains_wrong_answers(exercise, answer, message):
+    with pytest.raises(AssertionError, match=message):
+        exercise.check_fires(answer)
+
+
+def test_rules_check_accepts_the_solution_for_two_seeds(exercise, capsys):
+    def solution():
+        return [AlertRule("out_of_range_rate", 0.0), AlertRule("seasonal_psi_max", 0.2)]
+
+    exercise.check_rules(solution)
+    exercise.check_rules(solution, seed=1)
+    assert capsys.readouterr().out.count("Well done") == 2
+
+
+AlertRule = mon.AlertRule
+
+
+@pytest.mark.parametrize("rules, message", [
+    ([AlertRule("psi_max", 0.2), AlertRule("out_of_range_rate", 0.0)],
+     "False alarm.*seasonal-only.*same calendar month"),
+    ([AlertRule("out_of_range_rate", 0.0)], "Missed.*downturn"),
+    ([AlertRule("out_of_range_rate", 0.0), AlertRule("seasonal_psi_max", 0.2, window=6)],
+     "Too late.*downturn"),
+    ([AlertRule("seasonal_psi_income", 0.3, window=3)], "Too late.*quality break"),
+    ([AlertRule("seasonal_psi_max", 0.01)], "False alarm.*ordinary"),
+    ([AlertRule("error_rate", 0.0005)], "False alarm.*service metrics"),
+    ([], "no rules"),
+    (["psi_max > 0.2"], "not an AlertRule"),
+    ([AlertRule("psi", 0.2)], "metric 'psi'.*Known metrics"),
+    ([AlertRule("seasonal_psi_max", 0.2)] * 2, "both called"),
+])
+def test_rules_check_explains_false_alarms_and_misses(exercise, rules, message):
+    with pytest.raises(AssertionError, match=message):
+        exercise.check_rules(lambda: list(rules))
+
+
+def test_exercise_metrics_are_fresh_copies(exercise):
+    first = exercise.exercise_metrics()
+    first["seasonal only"].iloc[:, :] = 99.0
+    assert exercise.exercise_metrics()["seasonal only"]["psi_max"].max() < 1.0

@@ -662,6 +662,10 @@ def evaluate_rules(metrics: pd.DataFrame, rules: Sequence[AlertRule]) -> pd.Data
     if metrics.empty:
         raise ValueError("the metric table is empty: there is no period to evaluate")
     rules = list(rules)
+    names = [getattr(r, "name", None) for r in rules]
+    twice = sorted({n for n in names if n is not None and names.count(n) > 1})
+    if twice:
+        raise ValueError(f"two rules share the name {twice[0]!r}: give each rule its own name")
     out = pd.DataFrame(index=metrics.index)
     for rule in rules:
         if not isinstance(rule, AlertRule):
