@@ -434,3 +434,26 @@ def test_exercise_metrics_are_fresh_copies(exercise):
     first = exercise.exercise_metrics()
     first["seasonal only"].iloc[:, :] = 99.0
     assert exercise.exercise_metrics()["seasonal only"]["psi_max"].max() < 1.0
+
+
+def test_the_numbers_the_notebook_states(replays):
+    # "a quarter of the incomes", "from April 2025", "p95 below 220 ms, at most 1 % errors"
+    assert mon.REPLAY_SCENARIOS["quality break"].quality_break.severity == 0.25
+    assert mon.INCIDENT_START == 15  # month index 15 of a simulation starting in January 2024
+    assert mon.SLO == {"latency_p95_ms": 220.0, "error_rate": 0.01}
+    r = replays["seasonal only"]
+    assert r.reference["month"].max() == pd.Timestamp("2024-12-01")
+
+
+def test_month_scrubber_offers_every_month(replays, metrics, downturn_log):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from mlecourse.principles.monitoring_widgets import scrubber
+
+    r = replays["downturn"]
+    widget = scrubber(downturn_log, metrics["downturn"], mon.quality_by_period(r.records),
+                      mon.service_by_period(r.records))
+    slider = widget.children[0]
+    assert len(slider.options) == 12
+    slider.value = slider.options[-1][1]  # redraws without error
