@@ -122,6 +122,10 @@ def test_what_the_team_knows_grows_with_the_date(downturn_log):
     assert late["labelled"].sum() > early["labelled"].sum()
     assert (late.loc[late["month"] >= "2025-10-01", "labelled"] == 0).all()
     assert (late["labelled"] <= late["approved"]).all()
+    # before any prediction, and before any label: empty answers, not errors
+    assert mon.realised_performance(downturn_log, "2024-06-01").empty
+    first_month = mon.realised_performance(downturn_log, "2025-01-20")
+    assert first_month["labelled"].sum() == 0 and first_month["auc"].isna().all()
 
 
 def test_selective_labels_bias_the_realised_metrics(downturn_log, replays):

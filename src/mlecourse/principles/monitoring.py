@@ -429,9 +429,11 @@ def realised_performance(log: PredictionLog, as_of, holdout_only: bool = False) 
     for version, part in known.groupby("model_version"):
         p = performance_by_month(part["month"], part["outcome"].astype(int), part["score"])
         perf.append(p[["month", "auc", "default_rate"]].assign(model_version=version))
-    cols = ["model_version", "month", "auc", "default_rate"]
-    perf = pd.concat(perf) if perf else pd.DataFrame(columns=cols)
-    out = counts.merge(perf[cols], on=["model_version", "month"], how="left")
+    if perf:
+        cols = ["model_version", "month", "auc", "default_rate"]
+        out = counts.merge(pd.concat(perf)[cols], on=["model_version", "month"], how="left")
+    else:  # no label has arrived yet (or nothing was predicted yet)
+        out = counts.assign(auc=np.nan, default_rate=np.nan)
     return out.sort_values(["month", "model_version"]).reset_index(drop=True)
 
 
