@@ -218,6 +218,9 @@ def register_version(model, sample: pd.DataFrame, *, name: str = MODEL_NAME,
 
     ``sample`` (a few rows of applications) gives the model's signature. MLflow must already be
     pointed somewhere, e.g. by :func:`~mlecourse.principles.versioning.configure_mlflow_offline`.
+    The model is stored with cloudpickle, not MLflow's default skops format: skops is the safer
+    choice for files from strangers, but importing it scans all of scikit-learn (seconds); this
+    registry is our own.
     """
     import mlflow
     from mlflow import MlflowClient
@@ -234,7 +237,8 @@ def register_version(model, sample: pd.DataFrame, *, name: str = MODEL_NAME,
             mlflow.set_tags(dict(tags))
         info = mlflow.sklearn.log_model(
             model, name="model", pip_requirements=sklearn_pip_requirements(),
-            signature=infer_signature(inputs, score(model, inputs)))
+            signature=infer_signature(inputs, score(model, inputs)),
+            serialization_format="cloudpickle")
     version = client.create_model_version(name, source=info.model_uri, run_id=run.info.run_id,
                                           model_id=info.model_id)
     if alias is not None:
