@@ -432,3 +432,127 @@ def test_a_crashing_challenger_is_rolled_back(story):
 
     table, outcome = replay_canary(story.champion, Crashes(), story.live)
     assert outcome.decision == "rollback" and table["errors"].iloc[-1] > 0
+
+
+# --- the exercise "promote or roll back?" ---------------------------------------------------------
+
+def _decide(metrics, policy):
+    if metrics["requests"] < policy["min_requests"]:
+        return "wait"
+    if metrics["errors"] / metrics["requests"] > policy["max_error_rate"]:
+        return "rollback"
+    if metrics["p95_latency_ms"] / metrics["champion_p95_latency_ms"] > policy["max_latency_ratio"]:
+        return "rollback"
+    return "rollback" if metrics["score_psi"] > policy["max_score_psi"] else "promote"
+
+
+STRICT = {"min_requests": 1000, "max_error_rate": 0.001, "max_latency_ratio": 1.1,
+          "max_score_psi": 0.05}
+
+
+def test_exercise_decide_solution_passes():
+    from mlecourse.exercises.deployment import check_decide
+
+    check_decide(_decide)
+    check_decide(_decide, STRICT)
+
+
+@pytest.mark.parametrize("wrong, words", [
+    # the error count compared with the rate limit
+    (lambda m, p: "rollback" if m["requests"] >= p["min_requests"] and m["errors"]
+     > p["max_error_rate"] else _decide(m, p), "error *rate*"),
+    # absolute latency instead of the ratio
+    (lambda m, p: "rollback" if m["requests"] >= p["min_requests"] and m["p95_latency_ms"]
+     > p["max_latency_ratio"] else _decide(m, p), "ratio to the champion"),
+    # the latency ratio upside down
+    (lambda m, p: _decide({**m, "p95_latency_ms": m["champion_p95_latency_ms"],
+                           "champion_p95_latency_ms": m["p95_latency_ms"]}, p),
+     "compare the ratio"),
+    # >= instead of > at the limits
+    (lambda m, p: "rollback" if m["requests"] >= p["min_requests"] and m["score_psi"]
+     >= p["max_score_psi"] else _decide(m, p), "use > for the limits"),
+    # traffic checked last: the shifted scores win
+    (lambda m, p: "rollback" if m["score_psi"] > p["max_score_psi"] else _decide(m, p),
+     "checks the traffic first"),
+    # never waits
+    (lambda m, p: _decide({**m, "requests": max(m["requests"], p["min_requests"])}, p),
+     "too little traffic"),
+    # not written yet
+    (lambda m, p: (_ for _ in ()).throw(NotImplementedError()), "not written yet"),
+    # a lying object
+    (lambda m, p: type("Liar", (), {"__eq__": lambda s, o: True})(), "should be text"),
+    # upper case
+    (lambda m, p: _decide(m, p).upper(), "lower case"),
+])
+def test_exercise_decide_wrong_answers_are_explained(wrong, words):
+    from mlecourse.exercises.common import CheckFailed
+    from mlecourse.exercises.deployment import check_decide
+
+    with pytest.raises(CheckFailed, match=words.replace("*", r"\*")):
+        check_decide(wrong)
+
+
+def test_exercise_decide_must_read_the_policy():
+    from mlecourse.exercises.common import CheckFailed
+    from mlecourse.exercises.deployment import POLICY, check_decide
+
+    def hard_coded(metrics, policy):
+        return _decide(metrics, POLICY)
+
+    check_decide(hard_coded)                       # right for the stated numbers ...
+    with pytest.raises(CheckFailed, match="policy"):
+        check_decide(hard_coded, STRICT)           # ... but not for another policy
+
+
+def test_exercise_decide_refuses_the_package_function():
+    from mlecourse.exercises.common import CheckFailed
+    from mlecourse.exercises.deployment import check_decide
+
+    def wrapped(metrics, policy):
+        return canary_decision(metrics, CanaryPolicy(**policy))
+
+    with pytest.raises(CheckFailed, match="package's own"):
+        check_decide(wrapped)
+
+
+def _metrics(log):
+    from mlecourse.principles.drift import psi
+
+    canary, champion = log[log["arm"] == "canary"], log[log["arm"] == "champion"]
+    return {"requests": len(canary), "errors": int(canary["error"].sum()),
+            "p95_latency_ms": float(np.percentile(canary["latency_ms"], 95)),
+            "champion_p95_latency_ms": float(np.percentile(champion["latency_ms"], 95)),
+            "score_psi": psi(champion["score"].dropna(), canary["score"].dropna())}
+
+
+def test_exercise_metrics_solution_passes():
+    from mlecourse.exercises.deployment import check_canary_metrics
+
+    check_canary_metrics(_metrics)
+    check_canary_metrics(_metrics, seed=1)
+
+
+@pytest.mark.parametrize("wrong, words", [
+    (lambda log: {**_metrics(log), "errors": int(log["error"].sum())}, "errors of"),
+    (lambda log: {**_metrics(log), "requests": len(log)}, "requests of"),
+    (lambda log: {**_metrics(log), "p95_latency_ms":
+                  float(log[log["arm"] == "canary"]["latency_ms"].mean())}, "not the mean"),
+    (lambda log: {**_metrics(log), "score_psi": _metrics(log)["score_psi"] * 1.1}, "score_psi"),
+    (lambda log: {k: v for k, v in _metrics(log).items() if k != "score_psi"}, "lacks the key"),
+    (lambda log: {**_metrics(log), "score_psi": math.nan}, "NaN"),
+])
+def test_exercise_metrics_wrong_answers_are_explained(wrong, words):
+    from mlecourse.exercises.common import CheckFailed
+    from mlecourse.exercises.deployment import check_canary_metrics
+
+    with pytest.raises(CheckFailed, match=words):
+        check_canary_metrics(wrong)
+
+
+def test_exercise_logs_lead_to_the_expected_decisions():
+    from mlecourse.exercises.deployment import POLICY, request_log
+
+    decided = {k: _decide(_metrics(request_log(k)), POLICY)
+               for k in ("good", "slower", "shifted", "little traffic", "champion errors")}
+    assert decided == {"good": "promote", "slower": "rollback", "shifted": "rollback",
+                       "little traffic": "wait", "champion errors": "promote"}
