@@ -170,17 +170,25 @@ def to_frame(applications: Sequence[Mapping]) -> pd.DataFrame:
         missing = [c for c in FEATURES if c not in applications.columns]
         if missing:
             raise ValueError(f"the batch lacks the model input column(s): {', '.join(missing)}")
-        frame = applications[FEATURES].reset_index(drop=True)
-    else:
-        rows = list(applications)
-        for i, row in enumerate(rows):
-            missing = [c for c in FEATURES if c not in row]
-            if missing:
-                raise ValueError(f"application {i} lacks the field(s): {', '.join(missing)}")
-        frame = pd.DataFrame([{c: row[c] for c in FEATURES} for row in rows], columns=FEATURES)
-    dtypes = {**{c: "float64" for c in NUMERIC_FEATURES}, "term_months": "int64",
-              **{c: "object" for c in CATEGORICAL_FEATURES}}
-    return frame.astype(dtypes)
+        return applications[FEATURES].reset_index(drop=True).astype(_DTYPES)
+    rows = list(applications)
+    for i, row in enumerate(rows):
+        missing = [c for c in FEATURES if c not in row]
+        if missing:
+            raise ValueError(f"application {i} lacks the field(s): {', '.join(missing)}")
+    # Column by column into typed arrays: several times faster than a frame from a list of
+    # dicts followed by astype, which matters for one application per request.
+    columns = {}
+    for column, dtype in _DTYPES.items():
+        try:
+            columns[column] = np.array([row[column] for row in rows], dtype=dtype)
+        except (TypeError, ValueError):
+            raise ValueError(f"column {column!r} holds a value that is not {dtype}") from None
+    return pd.DataFrame(columns, columns=FEATURES)
+
+
+_DTYPES = {**{c: "float64" for c in NUMERIC_FEATURES}, "term_months": "int64",
+           **{c: "object" for c in CATEGORICAL_FEATURES}}
 
 
 def score(model, applications) -> np.ndarray:
