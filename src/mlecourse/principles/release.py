@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass
-from typing import Mapping, Optional, Sequence
+from typing import Mapping, Optional
 
 import numpy as np
 import pandas as pd
@@ -83,7 +83,8 @@ class CanaryPolicy:
 
 def _metric(metrics: Mapping, key: str) -> float:
     if key not in metrics:
-        raise ValueError(f"canary metrics lack {key!r} (expected keys: {', '.join(CANARY_METRICS)})")
+        raise ValueError(f"canary metrics lack {key!r} "
+                         f"(expected keys: {', '.join(CANARY_METRICS)})")
     value = metrics[key]
     if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
         raise TypeError(f"canary metric {key!r} must be a number, got {type(value).__name__}")
