@@ -556,3 +556,35 @@ def test_exercise_logs_lead_to_the_expected_decisions():
                for k in ("good", "slower", "shifted", "little traffic", "champion errors")}
     assert decided == {"good": "promote", "slower": "rollback", "shifted": "rollback",
                        "little traffic": "wait", "champion errors": "promote"}
+
+
+def test_a_failed_reload_keeps_serving_the_current_version(models, applications):
+    versions = {"champion": "1"}
+
+    def loader(alias):
+        if versions.get(alias) is None:
+            raise ValueError(f"the registry has no alias {alias!r}")
+        return LoadedModel(models[versions[alias]], versions[alias], alias)
+
+    with TestClient(create_app(loader)) as c:
+        del versions["champion"]
+        response = c.post("/reload")
+        assert response.status_code == 409 and "still serving version 1" in \
+            response.json()["message"]
+        assert c.post("/predict", json={"applications": applications}).json()[
+            "model_version"] == "1"
+
+
+def test_a_failing_shadow_never_fails_the_request(models, applications):
+    class Broken:
+        def predict_proba(self, frame):
+            raise RuntimeError("shadow down")
+
+    records = []
+    table = {"champion": LoadedModel(models["1"], "1", "champion"),
+             "challenger": LoadedModel(Broken(), "9", "challenger")}
+    app = create_app(table.__getitem__, shadow_alias="challenger", on_prediction=records.append)
+    with TestClient(app) as c:
+        assert c.post("/predict", json={"applications": applications}).status_code == 200
+    assert len(records) == len(applications)
+    assert all(r["shadow_version"] == "9" and r["shadow_score"] is None for r in records)

@@ -125,7 +125,7 @@ def schema_bounds(schema=None) -> dict:
     return bounds
 
 
-_MODELS: dict = {}
+_DEFAULT_MODEL = []  # the request model of the course's schema, built once
 
 
 def application_model(schema=None):
@@ -138,9 +138,8 @@ def application_model(schema=None):
     """
     from pydantic import ConfigDict, Field, create_model
 
-    key = id(schema)
-    if schema is None and key in _MODELS:
-        return _MODELS[key]
+    if schema is None and _DEFAULT_MODEL:
+        return _DEFAULT_MODEL[0]
     fields = {}
     for name, spec in schema_bounds(schema).items():
         if spec["allowed"] is not None:
@@ -154,7 +153,7 @@ def application_model(schema=None):
                          **fields)
     model.__doc__ = "One loan application: the model inputs, as the pandera schema allows them."
     if schema is None:
-        _MODELS[key] = model
+        _DEFAULT_MODEL.append(model)
     return model
 
 
@@ -391,8 +390,13 @@ def create_app(loader: Callable[[str], LoadedModel], *, alias: str = "champion",
                 "shadow_version": service.shadow.version if service.shadow else None}
 
     @app.post("/reload")
-    def reload() -> dict:
-        return service.reload()
+    def reload():
+        try:
+            return service.reload()
+        except ValueError as err:  # e.g. the alias was deleted: keep serving what we have
+            return JSONResponse(status_code=409, content={
+                "message": f"reload failed, still serving version {service.version}: {err}",
+                "model_version": service.version})
 
     def predict(body) -> dict:
         current, shadow = service.current, service.shadow   # one version per request
@@ -402,7 +406,7 @@ def create_app(loader: Callable[[str], LoadedModel], *, alias: str = "champion",
         predictions = [{"application_id": r["application_id"], "default_probability": float(s),
                         "decision": d} for r, s, d in zip(rows, scores, labels)]
         if on_prediction is not None:
-            shadow_scores = score(shadow.model, rows) if shadow is not None else None
+            shadow_scores = _shadow_scores(shadow, rows)
             _emit(on_prediction, rows, scores, labels, current, shadow, shadow_scores)
         return {"model": current.name, "alias": current.alias, "model_version": current.version,
                 "predictions": predictions}
@@ -414,6 +418,17 @@ def create_app(loader: Callable[[str], LoadedModel], *, alias: str = "champion",
     return app
 
 
+def _shadow_scores(shadow, rows):
+    """The shadow model's scores, or None: a failing shadow never fails the request."""
+    if shadow is None:
+        return None
+    try:
+        return score(shadow.model, rows)
+    except Exception:
+        logger.exception("the shadow model %s failed", shadow.version)
+        return None
+
+
 def _emit(on_prediction, rows, scores, labels, current, shadow, shadow_scores) -> None:
     """Call the prediction hook once per application; its failures never fail the request."""
     request_id = uuid.uuid4().hex
@@ -423,7 +438,8 @@ def _emit(on_prediction, rows, scores, labels, current, shadow, shadow_scores) -
                   "features": {c: row[c] for c in FEATURES}, "score": float(scores[i]),
                   "decision": labels[i]}
         if shadow is not None:
-            record.update(shadow_version=shadow.version, shadow_score=float(shadow_scores[i]))
+            record.update(shadow_version=shadow.version, shadow_score=(
+                None if shadow_scores is None else float(shadow_scores[i])))
         try:
             on_prediction(record)
         except Exception:  # monitoring must never take serving down
