@@ -20,7 +20,8 @@ Request model
 Endpoints
     ``POST /predict`` (``{"applications": [...]}``, one or many), ``GET /health`` (the process
     is up), ``GET /ready`` (a model is loaded: name, alias, version), ``POST /reload`` (look the
-    alias up again: after a promotion or a rollback in the registry). Every response carries the
+    alias up again: after a promotion or a rollback in the registry; if that fails, HTTP 409 and
+    the loaded version keeps serving). Every response carries the
     model version in the ``X-Model-Version`` header, and the JSON of ``/predict`` and ``/ready``
     carries it too.
 
@@ -33,7 +34,8 @@ Prediction hook
     ``create_app(..., on_prediction=callback)`` calls ``callback(record)`` once per scored
     application, after the response is computed, with a plain dict: ``request_id``, ``model``,
     ``alias``, ``version``, ``application_id`` (or None), ``features`` (dict), ``score``,
-    ``decision`` and, when a shadow model runs, ``shadow_version`` and ``shadow_score``. A
+    ``decision`` and, when a shadow model runs, ``shadow_version`` and ``shadow_score`` (None
+    if the shadow failed; a failing shadow never fails the request). A
     monitoring log can append these records; an exception in the callback is logged and never
     fails the request. A ``list`` works as a sink: pass ``records.append``.
 
