@@ -32,7 +32,7 @@ One feature path
 
 Prediction hook
     ``create_app(..., on_prediction=callback)`` calls ``callback(record)`` once per scored
-    application, after the response is computed, with a plain dict: ``request_id``, ``model``,
+    application, before the response is sent, with a plain dict: ``request_id``, ``model``,
     ``alias``, ``version``, ``application_id`` (or None), ``features`` (dict), ``score``,
     ``decision`` and, when a shadow model runs, ``shadow_version`` and ``shadow_score`` (None
     if the shadow failed; a failing shadow never fails the request). A
