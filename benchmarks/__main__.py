@@ -24,7 +24,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOK_BUDGET = 10.0
 # The issue-22 target is 10 s each; these are the agreed exceptions.
-NOTEBOOK_BUDGETS = {"cost-and-scale.ipynb": 30.0, "monitoring.ipynb": 15.0}
+NOTEBOOK_BUDGETS = {"cost-and-scale.ipynb": 30.0, "monitoring.ipynb": 15.0,
+                    "deployment.ipynb": 15.0}
 CLEAN_BUILD_BUDGET = 120.0
 REBUILD_BUDGET = 2.0
 
