@@ -41,3 +41,47 @@ def test_no_page_reaches_beyond_the_site(built_book, serve, offline_page):
     for page in toc_files():
         offline_page.goto(f"{base}/{page}.html", wait_until="load")
         assert offline_page.blocked_requests == [], f"{page}: {offline_page.blocked_requests}"
+
+
+def _page_errors(page) -> list[str]:
+    errors: list[str] = []
+    page.on("console", lambda m: errors.append(f"console {m.type}: {m.text}")
+            if m.type == "error" else None)
+    page.on("pageerror", lambda e: errors.append(f"uncaught: {e}"))
+    return errors
+
+
+def test_no_page_logs_a_console_error(built_book, serve, offline_page):
+    # Every page, each as a first visit (the theme's colour mode is read from an empty
+    # localStorage then): no uncaught exception and no console error.
+    from test_book import toc_files
+
+    base = serve(built_book)
+    errors = _page_errors(offline_page)
+    failures = {}
+    for page in ["index", *toc_files()]:
+        del errors[:]
+        offline_page.goto(f"{base}/{page}.html", wait_until="load")
+        offline_page.wait_for_timeout(100)  # let deferred scripts run
+        if errors:
+            failures[page] = list(errors)
+        offline_page.evaluate("localStorage.clear()")
+    assert not failures, failures
+
+
+def test_outputs_fit_a_phone_screen(built_book, serve, offline_page):
+    # At 390 px, printed outputs and code wrap instead of running off the right edge.
+    from test_book import toc_files
+
+    base = serve(built_book)
+    offline_page.set_viewport_size({"width": 390, "height": 844})
+    clipped = {}
+    for page in toc_files():
+        offline_page.goto(f"{base}/{page}.html", wait_until="load")
+        wide = offline_page.evaluate(
+            """() => [...document.querySelectorAll('div.cell_output pre, div.cell_input pre')]
+                 .filter(el => el.scrollWidth > el.clientWidth + 1)
+                 .map(el => el.textContent.slice(0, 60))""")
+        if wide:
+            clipped[page] = wide
+    assert not clipped, clipped
