@@ -9,7 +9,12 @@ from __future__ import annotations
 import ast
 import json
 import re
-import tomllib
+import sys
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # Python 3.10: the lock installs tomli there
+    import tomli as tomllib
 
 import pytest
 import yaml

@@ -69,12 +69,14 @@ def test_no_page_logs_a_console_error(built_book, serve, offline_page):
     assert not failures, failures
 
 
-def test_outputs_fit_a_phone_screen(built_book, serve, offline_page):
-    # At 390 px, printed outputs and code wrap instead of running off the right edge.
+@pytest.mark.parametrize("width", [1280, 390])
+def test_pages_and_outputs_fit_the_screen(built_book, serve, offline_page, width):
+    # On a laptop and on a phone: printed outputs and code wrap instead of running off the
+    # right edge, and no page is wider than the screen.
     from test_book import toc_files
 
     base = serve(built_book)
-    offline_page.set_viewport_size({"width": 390, "height": 844})
+    offline_page.set_viewport_size({"width": width, "height": 844})
     clipped = {}
     for page in toc_files():
         offline_page.goto(f"{base}/{page}.html", wait_until="load")
@@ -82,6 +84,9 @@ def test_outputs_fit_a_phone_screen(built_book, serve, offline_page):
             """() => [...document.querySelectorAll('div.cell_output pre, div.cell_input pre')]
                  .filter(el => el.scrollWidth > el.clientWidth + 1)
                  .map(el => el.textContent.slice(0, 60))""")
+        page_width = offline_page.evaluate("document.documentElement.scrollWidth")
+        if page_width > width:
+            wide.append(f"the page is {page_width} px wide")
         if wide:
             clipped[page] = wide
     assert not clipped, clipped
