@@ -90,3 +90,15 @@ def test_pages_and_outputs_fit_the_screen(built_book, serve, offline_page, width
         if wide:
             clipped[page] = wide
     assert not clipped, clipped
+
+
+def test_figure_captions_read_like_body_text(built_book, serve, offline_page):
+    # Captions in the body text's colour and weight, not the theme's pale light grey.
+    base = serve(built_book)
+    offline_page.goto(f"{base}/book/bridging-the-gap.html", wait_until="load")
+    caption, body = offline_page.evaluate(
+        """() => [document.querySelector('article figcaption'), document.querySelector('article p')]
+             .map(el => { const cs = getComputedStyle(el);
+                          return [cs.color, parseInt(cs.fontWeight), parseFloat(cs.fontSize)]; })""")
+    assert caption[0] == body[0]
+    assert caption[1] >= 400 and caption[2] >= 0.9 * body[2]
