@@ -460,3 +460,154 @@ def test_check_jsonschema_cli_agrees_offline(tmp_path):
     refused = subprocess.run([*run, str(bad)], capture_output=True, text=True,
                              env=_offline_env())
     assert refused.returncode == 1 and "runs-on" in refused.stdout
+
+
+# --- the exercise: review this pull request ---------------------------------------------------
+
+from mlecourse.exercises.common import CheckFailed  # noqa: E402
+from mlecourse.exercises.ways_of_working import (  # noqa: E402
+    check_card_fields, check_review, exercise_pull_request,
+)
+
+SOLUTION_FINDINGS = [(29, "temporal-leakage"), (44, "test-set-tuning"),
+                     (37, "unseeded-randomness"), (39, "training-serving-skew")]
+
+
+def test_exercise_pull_request_is_consistent_and_runs(history):
+    pr = exercise_pull_request()
+    assert sorted(d.category for d in pr.defects) == sorted(CATEGORIES)
+    changed = set(pr.changed_lines)
+    defect_lines = {line for d in pr.defects for line in d.lines}
+    blank = {i for i, text in enumerate(pr.after.splitlines(), 1) if not text.strip()}
+    assert defect_lines <= changed
+    assert changed - defect_lines - blank == set(pr.notes)
+    assert {(d.lines[0], d.category) for d in pr.defects} >= {SOLUTION_FINDINGS[2],
+                                                              SOLUTION_FINDINGS[3]}
+    assert max(len(line) for line in pr.after.splitlines()) <= 100
+    # The reviewed code really runs, and the unseeded sample changes the model run to run.
+    new = load_script(pr.after, "retrain_after")
+    new.MAX_ROWS = 5_000
+    _, first = new.retrain(history, "2024-12-01")
+    _, second = new.retrain(history, "2024-12-01")
+    assert first["rows"] < len(history) and first["roc_auc"] != second["roc_auc"]
+
+
+def test_review_check_accepts_the_solution(capsys):
+    check_review(lambda: list(SOLUTION_FINDINGS))
+    assert "found all 4 defects" in capsys.readouterr().out
+    # Other lines of the same defects count too, and dicts are fine.
+    check_review(lambda: [{"line": 28, "category": "temporal-leakage"},
+                          {"line": 48, "category": "test-set-tuning"},
+                          {"line": 37, "category": "unseeded-randomness"},
+                          {"line": 39, "category": "training-serving-skew"}])
+
+
+def _review_fails(findings_fn) -> str:
+    with pytest.raises(CheckFailed) as info:
+        check_review(findings_fn)
+    return str(info.value)
+
+
+def test_review_check_explains_a_miss_without_giving_the_line():
+    message = _review_fails(lambda: SOLUTION_FINDINGS[:3])
+    assert "missed: a defect of category training-serving-skew" in message
+    assert "inputs()" in message and "39" not in message
+
+
+@pytest.mark.parametrize("findings, expected", [
+    ([], "returned no findings"),
+    (SOLUTION_FINDINGS[:3] + [(39, "temporal-leakage")], "does hold a defect, but not of "
+                                                          "category temporal-leakage"),
+    (SOLUTION_FINDINGS + [(14, "test-set-tuning")], "line 14 is not part of this change"),
+    (SOLUTION_FINDINGS + [(47, "test-set-tuning")], "line 47 is fine: computing a metric"),
+    (SOLUTION_FINDINGS + [(31, "test-set-tuning")], "line 31 is an empty line"),
+    (SOLUTION_FINDINGS + [SOLUTION_FINDINGS[0]], "more than once"),
+    ([(29, "leakage")], "unknown category 'leak"),
+    ([(float("nan"), "temporal-leakage")], "whole number"),
+    ([(29.0, "temporal-leakage")], "whole number"),
+    ([(29, "temporal-leakage", "extra")], "(line, category) pair"),
+    ("29 temporal-leakage", "should be a list"),
+])
+def test_review_check_names_each_mistake(findings, expected):
+    assert expected in _review_fails(lambda: findings)
+
+
+def test_review_check_refuses_stubs_lies_and_the_package_answer():
+    def stub():
+        raise NotImplementedError()
+
+    assert "not written yet" in _review_fails(stub)
+
+    class Liar:
+        def __eq__(self, other):
+            return True
+
+    assert "should be a list" in _review_fails(lambda: [Liar()])
+
+    def from_package():
+        return [(d.lines[0], d.category) for d in exercise_pull_request().defects]
+
+    assert "reads the planted defects" in _review_fails(from_package)
+
+
+GOOD_CARD = {
+    "intended_use": {
+        "primary_uses": "Score broker applications nightly for fast-track offers below the "
+                        "threshold.",
+        "primary_users": "The broker channel's operations team and the credit officers.",
+        "out_of_scope": "Automatic rejection, pricing, and any channel the model was not "
+                        "checked on.",
+    },
+    "caveats": [
+        "Defaults are known twelve months after a loan starts, so quality stays unknown for a "
+        "year.",
+        "Broker applicants are younger: watch flag rates per age band every month.",
+    ],
+}
+
+
+def _card_fails(fields) -> str:
+    with pytest.raises(CheckFailed) as info:
+        check_card_fields(lambda: fields)
+    return str(info.value)
+
+
+def test_card_check_accepts_a_good_answer(capsys):
+    import copy
+
+    check_card_fields(lambda: copy.deepcopy(GOOD_CARD))
+    assert "names the age band and the label delay" in capsys.readouterr().out
+
+
+def _edited(edit):
+    import copy
+
+    fields = copy.deepcopy(GOOD_CARD)
+    edit(fields)
+    return fields
+
+
+@pytest.mark.parametrize("edit, expected", [
+    (lambda f: f["intended_use"].pop("out_of_scope"), "lacks the field 'out_of_scope'"),
+    (lambda f: f["intended_use"].update(primary_users="Officers."), "too short"),
+    (lambda f: f.update(caveats=f["caveats"][:1]), "at least two caveats"),
+    (lambda f: f.update(caveats=["Broker applicants differ from branch applicants a lot.",
+                                 "Defaults are known twelve months after a loan starts."]),
+     "does not name the sensitive attribute"),
+    (lambda f: f.update(caveats=["Broker applicants are younger: watch each age band.",
+                                 "The model never saw broker applications before."]),
+     "does not mention the label delay"),
+    (lambda f: f.pop("caveats"), "no 'caveats' entry"),
+    (lambda f: f.update(notes="x"), "unexpected key"),
+    (lambda f: f["caveats"].append(float("nan")), "should be text"),
+])
+def test_card_check_names_each_mistake(edit, expected):
+    assert expected in _card_fails(_edited(edit))
+
+
+def test_card_check_refuses_the_notebooks_text_and_non_dicts():
+    from mlecourse.principles.cards import DEFAULT_CAVEATS, DEFAULT_INTENDED_USE
+
+    copied = {"intended_use": dict(DEFAULT_INTENDED_USE), "caveats": list(DEFAULT_CAVEATS)}
+    assert "the notebook's text" in _card_fails(copied)
+    assert "should be a dict" in _card_fails([("intended_use", {})])

@@ -154,6 +154,7 @@ class Defect:
     category: str
     lines: tuple[int, ...]
     reason: str
+    hint: str = ""
 
 
 @dataclass(frozen=True)
@@ -318,12 +319,15 @@ class ReviewReport:
         return "\n".join([head, *(f"  - {e}" for e in self.explanations)])
 
 
-def check_findings(findings, pr: PullRequest | None = None) -> ReviewReport:
+def check_findings(findings, pr: PullRequest | None = None, *,
+                   reveal: bool = True) -> ReviewReport:
     """Compare review findings with the pull request's planted defects, with reasons.
 
     A defect counts as found when a finding names its category and one of its lines. A finding
     is a false alarm when its line is not part of the change, is a changed line without a
-    defect, or belongs to a defect of another category.
+    defect, or belongs to a defect of another category. With ``reveal=False`` (exercises) a
+    missed defect is described by its category and hint, without its lines, and a finding of
+    the wrong category is not told which category is right.
     """
     pr = example_pull_request() if pr is None else pr
     parsed = parse_findings(findings, pr)
@@ -338,16 +342,26 @@ def check_findings(findings, pr: PullRequest | None = None) -> ReviewReport:
             why.append(f"found: {defect.category} at line {match[0].line}: {defect.reason}")
         else:
             missed.append(defect.category)
-            where = ", ".join(map(str, defect.lines))
-            why.append(f"missed: {defect.category} (line {where}): {defect.reason}")
+            if reveal:
+                where = ", ".join(map(str, defect.lines))
+                why.append(f"missed: {defect.category} (line {where}): {defect.reason}")
+            else:
+                why.append(f"missed: a defect of category {defect.category}. "
+                           f"{defect.hint or CATEGORIES[defect.category]}")
     for finding in parsed:
         if finding in hits:
             continue
         alarms.append(finding)
         other = [d for d in pr.defects if finding.line in d.lines]
-        if other:
+        if other and reveal:
             reason = (f"line {finding.line} is a defect, but of category {other[0].category}, "
                       f"not {finding.category}: {other[0].reason}")
+        elif other:
+            reason = (f"line {finding.line} does hold a defect, but not of category "
+                      f"{finding.category}: {CATEGORIES[finding.category]}, which is not what "
+                      "goes wrong there")
+        elif not pr.after.splitlines()[finding.line - 1].strip():
+            reason = f"line {finding.line} is an empty line"
         elif finding.line not in changed:
             reason = (f"line {finding.line} is not part of this change; review what the pull "
                       "request changes")
