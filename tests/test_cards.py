@@ -440,6 +440,17 @@ def test_workflow_errors_handles_unquoted_on_and_bad_yaml():
         workflow_errors(None)
 
 
+def test_workflow_validation_skips_only_the_slow_optional_import():
+    code = ("import sys\n"
+            "from mlecourse.principles.cards import ci_workflow, workflow_errors\n"
+            "assert workflow_errors(ci_workflow()) == []\n"
+            "assert 'rfc3987_syntax' not in sys.modules\n"
+            "import rfc3987_syntax\n")  # a later import of the skipped module still works
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)})
+    assert done.returncode == 0, done.stderr
+
+
 def _offline_env():
     env = dict(os.environ)
     # A proxy that refuses every connection: the check must not need the network.

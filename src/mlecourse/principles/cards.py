@@ -31,7 +31,9 @@ from __future__ import annotations
 import copy
 import json
 import re
+import sys
 from functools import lru_cache
+from pathlib import Path
 from typing import Mapping
 
 import pandas as pd
@@ -485,16 +487,47 @@ def ci_workflow(*, python: str = "3.12", branch: str = "main",
     return yaml.safe_dump(workflow, sort_keys=False, width=100)
 
 
+def _import_jsonschema():
+    """Import jsonschema without its optional IRI format checker.
+
+    When jsonschema is first imported it tries ``rfc3987_syntax``, which builds a large grammar
+    (about two seconds of CPU, most of this notebook's validation cost). The workflow schema
+    uses no ``format`` keyword and we do not check formats, so that optional import is skipped;
+    if jsonschema was already imported, it is used as it is.
+    """
+    if "jsonschema" in sys.modules:
+        return sys.modules["jsonschema"]
+    skip = "rfc3987_syntax" not in sys.modules
+    if skip:
+        sys.modules["rfc3987_syntax"] = None  # makes `import rfc3987_syntax` raise ImportError
+    try:
+        import jsonschema
+    finally:
+        if skip and sys.modules.get("rfc3987_syntax", 0) is None:
+            del sys.modules["rfc3987_syntax"]  # a later explicit import still works
+    return jsonschema
+
+
+def _workflow_schema_path() -> Path:
+    """check-jsonschema's vendored copy of SchemaStore's GitHub workflow schema.
+
+    Found without importing check-jsonschema (its import pulls in much more than a file).
+    """
+    from importlib.util import find_spec
+
+    spec = find_spec("check_jsonschema")
+    if spec is None or not spec.submodule_search_locations:
+        raise RuntimeError("check-jsonschema is not installed; it ships the workflow schema")
+    path = Path(list(spec.submodule_search_locations)[0]) / "builtin_schemas" / "vendor"
+    return path / "github-workflows.json"
+
+
 @lru_cache(maxsize=1)
 def _workflow_validator():
-    from importlib.resources import files
-
-    import jsonschema
-
-    # check-jsonschema vendors SchemaStore's GitHub workflow schema; reading the file needs no
-    # network (the same schema as `check-jsonschema --builtin-schema vendor.github-workflows`).
-    path = files("check_jsonschema.builtin_schemas.vendor") / "github-workflows.json"
-    schema = json.loads(path.read_text(encoding="utf-8"))
+    jsonschema = _import_jsonschema()
+    # The same schema as `check-jsonschema --builtin-schema vendor.github-workflows`; reading
+    # the file needs no network.
+    schema = json.loads(_workflow_schema_path().read_text(encoding="utf-8"))
     return jsonschema.Draft7Validator(schema)
 
 
@@ -515,9 +548,10 @@ def workflow_errors(text: str) -> list[str]:
         return [f"not valid YAML: {exc}"]
     if isinstance(data, dict) and True in data and "on" not in data:
         data = {("on" if k is True else k): v for k, v in data.items()}
+    validator = _workflow_validator()  # first: it imports jsonschema the fast way
     from jsonschema.exceptions import best_match
 
-    errors = sorted(_workflow_validator().iter_errors(data), key=lambda e: list(e.path))
+    errors = sorted(validator.iter_errors(data), key=lambda e: list(e.path))
     out = []
     for error in errors:
         # "not valid under any of the given schemas" says little: report the alternative's
