@@ -384,9 +384,9 @@ def defect_effects(history: pd.DataFrame, *, cutoff: str = "2024-07-01",
     """What each planted defect does to the metrics, measured with the reviewed code itself.
 
     ``history`` is simulator output; months before ``cutoff`` train, months from ``cutoff``
-    test (as the code before the pull request does); months from ``fresh_from`` (default:
-    the last quarter of ``history``) play the applications that arrive after release. One row per defect:
-    the metric, its value *with* the defect (what the pull request would report or do) and
+    test (as the code before the pull request does); months from ``fresh_from`` (default: the
+    last quarter of ``history``) play the applications that arrive after release. One row per
+    defect and metric: its value *with* the defect (what the pull request would report or do) and
     *without* it (the honest number), and what the difference means.
     """
     from sklearn.metrics import f1_score
