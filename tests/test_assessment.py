@@ -9,6 +9,7 @@ from importlib import resources
 import pytest
 
 from mlecourse import cli
+from mlecourse.scorecard.rubric import load_rubric
 from mlecourse.scorecard.assessment import (
     compare_assessments,
     load_assessment,
@@ -31,7 +32,7 @@ def test_new_assessment_has_the_interchange_fields():
     a = new_assessment("mle-maturity", {"testing.data": 1, "versioning.code": 2.0},
                        notes={"testing.data": "checked by hand"}, created=CREATED)
     assert a["format"] == "mlecourse-assessment" and a["format_version"] == 1
-    assert a["rubric"] == {"id": "mle-maturity", "version": "1.0.0"}
+    assert a["rubric"] == {"id": "mle-maturity", "version": load_rubric("mle-maturity").version}
     assert list(a["answers"].items()) == [("versioning.code", 2), ("testing.data", 1)]  # rubric order
     assert isinstance(a["answers"]["versioning.code"], int)
     assert a["notes"] == {"testing.data": "checked by hand"}
@@ -76,19 +77,26 @@ def _bad(mutate):
 @pytest.mark.parametrize("mutate, message", [
     (lambda a: a.update(format="something-else"), "field 'format'"),
     (lambda a: a.update(format_version=2), "field 'format_version'"),
-    (lambda a: a.update(extra=1), "unknown field"),
+    (lambda a: a.update(extra=1), "field 'extra' is not a known field"),
     (lambda a: a["rubric"].update(id="ml-test-score"), "assessment for rubric 'ml-test-score', not 'mle-maturity'"),
     (lambda a: a["rubric"].update(version="2.0.0"), "incompatible"),
     (lambda a: a["answers"].update({"versioning.cod": 1}), "unknown cell 'versioning.cod'"),
     (lambda a: a["answers"].update({"versioning.code": 4}), "out of range"),
-    (lambda a: a["answers"].update({"versioning.code": 0}), "out of range"),
+    (lambda a: a["answers"].update({"versioning.code": -1}), "out of range"),
+    (lambda a: a["answers"].update({"versioning.code": 2.0000000000001}), "out of range"),
+    (lambda a: a["answers"].update({"versioning.code": 0.5}), "out of range"),
     (lambda a: a["answers"].update({"versioning.code": "2"}), "must be a number"),
     (lambda a: a["answers"].update({"versioning.code": True}), "must be a number"),
     (lambda a: a.update(answers=[1, 2]), "field 'answers'"),
     (lambda a: a["notes"].update({"versioning.code": 3}), "must be text"),
     (lambda a: a["notes"].update({"nope.code": "x"}), "unknown cell 'nope.code'"),
-    (lambda a: a.update(evidence={"versioning.code": [{"path": "x"}]}), "'signal'"),
-    (lambda a: a.update(prefilled=["nope"]), "field 'prefilled'"),
+    (lambda a: a.update(evidence={"versioning.code": [{"path": "x"}]}), '["signal"]\' is missing'),
+    (lambda a: a.update(evidence={"versioning.code": [42, None]}),
+     "field 'evidence[\"versioning.code\"][0]' must be a JSON object"),
+    (lambda a: a.update(prefilled=["nope"]), "field 'prefilled"),
+    (lambda a: a.update(prefilled=["nope.code"]), "field 'prefilled' has unknown cell"),
+    (lambda a: a["rubric"].update(id="../../../../etc/passwd"), "not a path"),
+    (lambda a: a.update(created="2026-02-30"), "not a real date"),
     (lambda a: a.update(created="yesterday"), "field 'created'"),
 ])
 def test_bad_assessments_are_refused_with_a_clear_message(mutate, message):
