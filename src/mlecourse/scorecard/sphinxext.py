@@ -140,7 +140,8 @@ def _heatmap_html(rubric: Rubric) -> str:
                     f'{cells}<td class="mle-score" data-mle-score="{_a(g.id)}">–</td></tr>')
     span = len(rubric.items) + 1
     key = "overall" if rubric.scoring == "maturity" else "final"
-    foot = (f'<tr><th scope="row" colspan="{span}">{_t(overall_label(rubric))}</th>'
+    foot = (f'<tr><th scope="row" colspan="{span}">{_t(overall_label(rubric))} '
+            f'<span class="mle-coverage-inline" data-mle-coverage></span></th>'
             f'<td class="mle-score mle-overall" data-mle-score="{key}">–</td></tr>')
     if rubric.scoring == "maturity":  # the weakest link beside the mean
         foot += (f'<tr class="mle-weakest-row"><th scope="row" colspan="{span}">'
@@ -157,7 +158,7 @@ def _summary_html(rubric: Rubric) -> str:
     """The sentence under the grid: the answered count, and what the mean and weakest are for."""
     total = len(rubric.cells)
     text = (f'<p class="mle-coverage">Answered: <strong data-mle-answered>0</strong> of '
-            f'{total} cells<span class="mle-coverage-note" data-mle-coverage></span></p>')
+            f'{total} cells.</p>')
     if rubric.scoring == "maturity":
         text += ('<p class="mle-explain">The <strong>mean</strong> says how far the system has '
                  'come on average. The <strong>weakest principle</strong> says where it breaks '
