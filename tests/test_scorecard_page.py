@@ -713,3 +713,20 @@ def test_grid_and_cards_fit_a_phone(site, serve, browser, rubric_id):
         assert page.evaluate("document.documentElement.scrollWidth") <= width
     finally:
         context.close()
+
+
+@pytest.mark.parametrize("theme, expected", [
+    ("sphinx_book_theme", {"default_mode": "auto", "github_user": "x"}),
+    ("alabaster", {"github_user": "x"}),          # other themes are left alone
+])
+def test_book_theme_gets_a_default_mode_so_no_page_logs_an_error(theme, expected):
+    from types import SimpleNamespace
+
+    from mlecourse.scorecard.sphinxext import _theme_defaults
+
+    config = SimpleNamespace(html_theme=theme, html_context={"github_user": "x"})
+    _theme_defaults(None, config)
+    assert config.html_context == expected
+    config = SimpleNamespace(html_theme=theme, html_context={"default_mode": "dark"})
+    _theme_defaults(None, config)
+    assert config.html_context == {"default_mode": "dark"}   # a chosen mode is kept

@@ -27,7 +27,8 @@ The assessment JSON Schema (``assessment.schema.json``) is embedded too: the scr
 imports, links and saved answers with it, as Python does.
 
 Every page also loses duplicate ``<script>`` entries (sphinx-thebe registers its configuration
-script twice, which logs "Identifier 'THEBE_JS_URL' has already been declared").
+script twice, which logs "Identifier 'THEBE_JS_URL' has already been declared"), and the book
+theme gets an explicit ``default_mode`` (without one it logs "Got invalid theme mode").
 """
 
 from __future__ import annotations
@@ -279,9 +280,23 @@ def _drop_duplicate_scripts(app, pagename, templatename, context, doctree) -> No
     files[:] = unique
 
 
+#: Themes built on pydata-sphinx-theme: with no ``default_mode`` they log "Got invalid theme
+#: mode: . Resetting to auto." on a first visit; "auto" is what they fall back to anyway.
+PYDATA_THEMES = ("sphinx_book_theme", "pydata_sphinx_theme")
+
+
+def _theme_defaults(app, config) -> None:
+    """Give pydata-based themes an explicit ``default_mode`` so no page logs a console error."""
+    if config.html_theme in PYDATA_THEMES:  # the theme reads it from html_context
+        context = dict(config.html_context or {})
+        context.setdefault("default_mode", "auto")
+        config.html_context = context
+
+
 def setup(app):
     """Register the directive and the static files."""
     app.add_directive("mle-scorecard", ScorecardDirective)
+    app.connect("config-inited", _theme_defaults)
     app.connect("builder-inited", _add_static_path)
     app.connect("html-page-context", _add_assets)
     app.connect("html-page-context", _drop_duplicate_scripts, priority=900)
