@@ -17,10 +17,11 @@ from mlecourse.scorecard.rubric import load_rubric
 from mlecourse.scorecard.scoring import score
 
 ROOT = Path(__file__).resolve().parent.parent
+PACKAGE = resources.files("mlecourse.scorecard")
 
 
 def _fixture(name: str) -> dict:
-    text = resources.files("mlecourse.scorecard").joinpath("fixtures", f"{name}.json").read_text("utf-8")
+    text = (PACKAGE / "fixtures" / f"{name}.json").read_text("utf-8")
     data = json.loads(text)
     return data.get("assessment", data)
 
@@ -58,7 +59,7 @@ def test_markdown_is_the_table_the_page_exports(tmp_path, capsys):
 
 
 def test_markdown_escapes_text_from_a_rubric_file(tmp_path, capsys):
-    text = (resources.files("mlecourse.scorecard") / "rubrics" / "ml-test-score.yaml").read_text("utf-8")
+    text = (PACKAGE / "rubrics" / "ml-test-score.yaml").read_text("utf-8")
     rubric_file = tmp_path / "mts.yaml"
     rubric_file.write_text(text.replace("name: Features and data", "name: Features | <b>data</b>"),
                            encoding="utf-8")
@@ -103,7 +104,8 @@ def test_a_utf8_byte_order_mark_is_accepted(tmp_path, capsys):
 def test_a_file_over_the_size_cap_is_refused_before_reading(tmp_path, capsys):
     data = _fixture("mle-maturity-full")
     data["notes"] = {"versioning.code": "x" * 3_000_000}
-    _one_line_error(*_run(capsys, _write(tmp_path, data, "big.json")), "big.json", "at most 2,000,000")
+    _one_line_error(*_run(capsys, _write(tmp_path, data, "big.json")), "big.json",
+                    "at most 2,000,000")
 
 
 def test_nan_and_missing_files_are_one_line(tmp_path, capsys):
@@ -117,7 +119,7 @@ def test_nan_and_missing_files_are_one_line(tmp_path, capsys):
 
 def test_the_rubric_id_in_a_file_is_never_a_path(tmp_path, capsys):
     # a perfectly good rubric file sits where the "id" points: it must still not be opened
-    rubric_text = (resources.files("mlecourse.scorecard") / "rubrics" / "mle-maturity.yaml").read_text("utf-8")
+    rubric_text = (PACKAGE / "rubrics" / "mle-maturity.yaml").read_text("utf-8")
     (tmp_path / "evil.yaml").write_text(rubric_text, encoding="utf-8")
     for rubric_id in ["../../../../etc/passwd", str(tmp_path / "evil.yaml"), "evil.yaml"]:
         data = _fixture("mle-maturity-full")
@@ -131,11 +133,11 @@ def test_the_rubric_id_in_a_file_is_never_a_path(tmp_path, capsys):
 
 def test_a_path_is_accepted_from_the_rubric_option_and_ids_from_a_configured_folder(
         tmp_path, capsys, monkeypatch):
-    text = (resources.files("mlecourse.scorecard") / "rubrics" / "mle-maturity.yaml").read_text("utf-8")
+    text = (PACKAGE / "rubrics" / "mle-maturity.yaml").read_text("utf-8")
     folder = tmp_path / "rubrics"
     folder.mkdir()
-    (folder / "team-maturity.yaml").write_text(text.replace("id: mle-maturity", "id: team-maturity"),
-                                               encoding="utf-8")
+    team = text.replace("id: mle-maturity", "id: team-maturity")
+    (folder / "team-maturity.yaml").write_text(team, encoding="utf-8")
     data = _fixture("mle-maturity-full")
     data["rubric"]["id"] = "team-maturity"
     path = _write(tmp_path, data)

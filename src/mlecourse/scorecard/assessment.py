@@ -49,7 +49,7 @@ def _rubric(rubric: Rubric | str) -> Rubric:
 
 @functools.lru_cache(maxsize=1)
 def assessment_schema() -> dict:
-    """The JSON Schema of the assessment format (``assessment.schema.json``, shipped with the package)."""
+    """The assessment format's JSON Schema (``assessment.schema.json``, shipped in the package)."""
     return json.loads(SCHEMA_FILE.read_text(encoding="utf-8"))
 
 
@@ -226,7 +226,7 @@ def validate_assessment(data: Any, rubric: Rubric | str | None = None,
 
 def parse_assessment(text: str | bytes, rubric: Rubric | str | None = None,
                      source: str = "assessment") -> dict:
-    """Parse JSON text (or UTF-8 bytes) and validate it; every failure is a ValueError naming ``source``.
+    """Parse JSON text (or UTF-8 bytes) and validate it; failures are ValueErrors naming ``source``.
 
     Refused with one line each: a file over the schema's ``x-max-bytes``, bytes that are not
     UTF-8 (a UTF-8 byte-order mark is allowed), malformed JSON, ``NaN``/``Infinity``, nesting

@@ -226,7 +226,7 @@ RUBRIC_PATH_ENV = "MLECOURSE_RUBRIC_PATH"
 
 
 def find_rubric(rubric_id: str) -> Path:
-    """The file of a rubric *id* (never a path): packaged, or in a folder of ``$MLECOURSE_RUBRIC_PATH``.
+    """The file of a rubric *id* (never a path): packaged, or in a ``$MLECOURSE_RUBRIC_PATH`` folder.
 
     An id read from an assessment file goes through here, so a file cannot make the program
     open an arbitrary path (``"../../etc/passwd"`` is refused as an id). Paths are accepted
