@@ -581,6 +581,8 @@ def test_a_link_asks_before_replacing_saved_answers_and_can_be_undone(site, serv
     assert offline_page.input_value('[data-mle-note="testing.code"]') == "pytest in CI, no coverage"
     assert "Restored the answers you had before the shared link" in \
         offline_page.text_content("[data-mle-message]")
+    offline_page.click("[data-mle-action=undo]")          # the undo is undoable: nothing lost
+    assert _checked(offline_page) == linked
 
 
 @pytest.mark.browser

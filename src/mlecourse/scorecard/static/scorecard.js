@@ -562,10 +562,13 @@
     var undo = this.undo, parsed;
     try { parsed = validateAssessment(this.rubric, this.schema, undo.data); }
     catch (e) { this.setUndo(null); this.message("The earlier answers could not be restored (" + e.message + ").", "error"); return; }
+    // nothing is ever lost: the answers the undo replaces can be brought back in turn
+    var current = this.hasContent(this.state) ? { data: this.assessment(), why: "restore" } : null;
     this.apply(parsed);
-    this.setUndo(null);
+    this.setUndo(current);
     var failed = this.store(this.storageKey, JSON.stringify(this.assessment()));
-    this.say("Restored the answers you had before the " + undo.why + ".", failed ? this.saveError(failed) : "");
+    this.say("Restored the answers you had before the " + undo.why + "." +
+             (current ? " Undo restore brings back the ones it replaced." : ""), failed ? this.saveError(failed) : "");
   };
 
   /* Ask before a destructive action; `yes` runs on confirmation. */
