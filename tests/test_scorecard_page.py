@@ -732,3 +732,28 @@ def test_book_theme_gets_a_default_mode_so_no_page_logs_an_error(theme, expected
     config = SimpleNamespace(html_theme=theme, html_context={"default_mode": "dark"})
     _theme_defaults(None, config)
     assert config.html_context == {"default_mode": "dark"}   # a chosen mode is kept
+
+
+@pytest.mark.parametrize("n_levels", [2, 4, 6])
+def test_the_page_takes_its_levels_from_the_rubric_file(n_levels):
+    """No code lists the levels: a rubric with other levels renders its own radios and shades."""
+    from mlecourse.scorecard.report import result_markdown
+    from mlecourse.scorecard.rubric import rubric_from_dict
+    from mlecourse.scorecard.sphinxext import render_scorecard_html
+
+    rubric = rubric_from_dict({
+        "id": "tiny", "version": "1.0.0", "title": "Tiny", "scoring": "maturity",
+        "levels": [{"value": v, "name": f"L{v}", "description": f"Level {v}."}
+                   for v in range(n_levels)],
+        "default_next": {v: "Do more." for v in range(n_levels - 1)},
+        "groups": [{"id": "docs", "name": "Docs"}], "items": [{"id": "readme", "name": "README"}],
+        "cells": [{"id": "docs.readme", "question": "Is there a `README`?"}],
+    })
+    p = _Inputs()
+    html = render_scorecard_html(rubric)
+    p.feed(html)
+    assert p.radios == {"docs.readme": [str(v) for v in range(n_levels)]}
+    shades = [int(s) for s in re.findall(r'class="mle-key" data-rank="\d+" data-shade="(\d+)"', html)]
+    assert len(shades) == n_levels and shades[-1] == 3 and shades == sorted(shades)
+    assert "<code>README</code>" in html
+    assert "| **Weakest group** | | **–** |" in result_markdown(rubric, score(rubric, {}))
