@@ -770,10 +770,13 @@ def _params_yaml(config: TrainingConfig) -> str:
 @contextlib.contextmanager
 def _dvc_environment(directory: Path):
     """Environment for DVC and its stages: offline, no analytics, this Python and package."""
-    saved = {k: os.environ.get(k) for k in ("DVC_NO_ANALYTICS", "PATH", "PYTHONPATH")}
+    saved = {k: os.environ.get(k)
+             for k in ("DVC_NO_ANALYTICS", "DVC_SITE_CACHE_DIR", "PATH", "PYTHONPATH")}
     cwd = os.getcwd()
     package_root = str(Path(__file__).resolve().parents[2])
     os.environ["DVC_NO_ANALYTICS"] = "1"
+    # DVC keeps an index per repository in a machine-wide cache folder; keep it in ours.
+    os.environ["DVC_SITE_CACHE_DIR"] = str((Path(directory) / ".dvc" / "site-cache").resolve())
     # `python` in dvc.yaml must be this interpreter, importing this package.
     os.environ["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), saved["PATH"] or ""])
     os.environ["PYTHONPATH"] = os.pathsep.join(
@@ -796,7 +799,8 @@ def write_dvc_project(directory, config: TrainingConfig | None = None) -> Path:
 
     Files: ``prepare.py`` and ``train.py`` (the stages), ``params.yaml`` (the configuration,
     split into the two stages' parameters) and ``dvc.yaml``. DVC's analytics and update check
-    are off, its site cache lives inside ``directory``, and there is no remote.
+    are off, its site cache lives inside ``directory`` (see :func:`_dvc_environment`), and
+    there is no remote.
     """
     from mlecourse.principles.versioning import git, init_repo
 
@@ -816,9 +820,8 @@ def write_dvc_project(directory, config: TrainingConfig | None = None) -> Path:
 
         with Repo.init(str(repo)) as dvc:
             with dvc.config.edit() as conf:
-                conf["core"]["analytics"] = False
-                conf["core"]["check_update"] = False
-                conf["core"]["site_cache_dir"] = str((repo / ".dvc" / "site-cache").resolve())
+                conf["core"]["analytics"] = "false"
+                conf["core"]["check_update"] = "false"
     (repo / ".dvc" / ".gitignore").write_text("/config.local\n/tmp\n/cache\n/site-cache\n")
     files = {"prepare.py": _PREPARE_PY, "train.py": _TRAIN_PY, "dvc.yaml": _DVC_YAML,
              "params.yaml": _params_yaml(config)}
@@ -965,7 +968,8 @@ def dockerfile_problems(text: str) -> list[str]:
     if not isinstance(text, str):
         raise TypeError(f"dockerfile_problems expects the Dockerfile's text, "
                         f"got {type(text).__name__}")
-    lines = [ln.strip() for ln in text.splitlines() if ln.strip() and not ln.lstrip().startswith("#")]
+    lines = [ln.strip() for ln in text.splitlines()
+             if ln.strip() and not ln.lstrip().startswith("#")]
     problems = []
     base = next((ln for ln in lines if ln.upper().startswith("FROM ")), None)
     if base is None:
