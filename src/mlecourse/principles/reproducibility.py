@@ -81,6 +81,7 @@ __all__ = [
     "prediction_difference",
     "train_twice",
     "set_order_in_subprocess",
+    "run_functions_in_subprocesses",
     "run_function_in_subprocess",
     "LINEAGE_KEYS",
     "lineage_record",
@@ -637,38 +638,56 @@ with open(sys.argv[3], "wb") as out:
 """
 
 
-def run_function_in_subprocess(source: str, function_name: str, hash_seed: int, *,
-                               timeout: float = 60.0):
-    """Run ``function_name()`` from module text ``source`` in a fresh Python; return its result.
+def run_functions_in_subprocesses(source: str, function_name: str, hash_seeds: Iterable[int],
+                                  *, timeout: float = 60.0) -> list:
+    """Run ``function_name()`` from module text ``source`` in fresh Pythons, one per hash seed.
 
     The source is written to a module in a temporary folder (removed afterwards) and imported
-    by a child interpreter with ``PYTHONHASHSEED=hash_seed``; the result comes back pickled.
-    Raises RuntimeError with the child's error (last lines) or when it exceeds ``timeout``.
+    by child interpreters, started together, each with its ``PYTHONHASHSEED``; the results come
+    back pickled, in the order of ``hash_seeds``. Raises RuntimeError with a child's error (its
+    last line) or when one exceeds ``timeout`` seconds.
     """
-    if not isinstance(source, str) or not isinstance(function_name, str):
-        raise TypeError("run_function_in_subprocess: source and function_name must be text")
-    if not function_name.isidentifier():
-        raise ValueError(f"{function_name!r} is not a Python function name")
     import pickle
 
+    if not isinstance(source, str) or not isinstance(function_name, str):
+        raise TypeError("run_functions_in_subprocesses: source and function_name must be text")
+    if not function_name.isidentifier():
+        raise ValueError(f"{function_name!r} is not a Python function name")
+    seeds = list(hash_seeds)
     with tempfile.TemporaryDirectory(prefix="mle-subprocess-") as tmp:
         module = "learner_run"
         (Path(tmp) / f"{module}.py").write_text(source, encoding="utf-8")
-        out = Path(tmp) / "result.pickle"
+        outs = [Path(tmp) / f"result-{i}.pickle" for i in range(len(seeds))]
+        procs = [subprocess.Popen([sys.executable, "-c", _RUNNER, module, function_name,
+                                   str(out)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                                  text=True, cwd=tmp, env=_child_env(seed, [tmp]))
+                 for seed, out in zip(seeds, outs)]
         try:
-            proc = subprocess.run([sys.executable, "-c", _RUNNER, module, function_name,
-                                   str(out)], capture_output=True, text=True, cwd=tmp,
-                                  env=_child_env(hash_seed, [tmp]), timeout=timeout,
-                                  check=False)
+            errors = [proc.communicate(timeout=timeout)[1] for proc in procs]
         except subprocess.TimeoutExpired:
             raise RuntimeError(f"{function_name}() did not finish within {timeout:g} s in a "
                                "fresh Python process") from None
-        if proc.returncode != 0:
-            lines = [ln for ln in proc.stderr.strip().splitlines() if ln.strip()]
-            raise RuntimeError(f"{function_name}() failed in a fresh Python process: "
-                               + (" ".join(lines[-1:]) or f"exit status {proc.returncode}"))
-        with open(out, "rb") as fh:
-            return pickle.load(fh)
+        finally:
+            for proc in procs:  # never leave a child behind
+                if proc.poll() is None:
+                    proc.kill()
+                    proc.wait()
+        for proc, err in zip(procs, errors):
+            if proc.returncode != 0:
+                lines = [ln for ln in (err or "").strip().splitlines() if ln.strip()]
+                raise RuntimeError(f"{function_name}() failed in a fresh Python process: "
+                                   + (lines[-1] if lines else f"exit status {proc.returncode}"))
+        results = []
+        for out in outs:
+            with open(out, "rb") as fh:
+                results.append(pickle.load(fh))
+        return results
+
+
+def run_function_in_subprocess(source: str, function_name: str, hash_seed: int, *,
+                               timeout: float = 60.0):
+    """:func:`run_functions_in_subprocesses` for one hash seed; returns the one result."""
+    return run_functions_in_subprocesses(source, function_name, [hash_seed], timeout=timeout)[0]
 
 
 # --- lineage ----------------------------------------------------------------------------------
