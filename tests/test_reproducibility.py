@@ -350,3 +350,174 @@ def test_reproducibility_notebook_is_in_the_book_after_testing():
     toc = (ROOT / "_toc.yml").read_text(encoding="utf-8")
     assert toc.index("notebooks/testing") < toc.index("notebooks/reproducibility")
     assert "notebooks/reproducibility.ipynb" in (ROOT / "book" / "principles.md").read_text()
+
+
+# --- the exercise -----------------------------------------------------------------------------
+
+_NOTEBOOK_IMPORTS = '''\
+import pandas as pd
+from sklearn.ensemble import RandomForestClassifier
+from sklearn.model_selection import train_test_split
+from mlecourse.example.simulate import NUMERIC_FEATURES, simulate_loans
+from mlecourse.principles.reproducibility import (
+    TrainingConfig, config_hash, environment_fingerprint, lineage_record, run_pipeline)
+from mlecourse.principles.versioning import fingerprint, git
+'''
+
+
+def as_notebook_function(source: str, name: str, **extra):
+    """Define ``name`` as a notebook cell would: in ``__main__``, with its source findable."""
+    import linecache
+
+    filename = f"<cell-{name}-{abs(hash(source))}>"
+    linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
+    namespace = {"__name__": "__main__", **extra}
+    exec(compile(_NOTEBOOK_IMPORTS, "<imports>", "exec"), namespace)
+    exec(compile(source, filename, "exec"), namespace)
+    return namespace[name]
+
+
+def _solution_cell(grade_id: str) -> str:
+    import nbformat
+
+    nb = nbformat.read(ROOT / "solutions" / "reproducibility.ipynb", as_version=4)
+    (cell,) = [c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") == grade_id]
+    return cell.source
+
+
+from mlecourse.exercises.common import CheckFailed  # noqa: E402
+from mlecourse.exercises.reproducibility import (  # noqa: E402
+    PLANTED,
+    check_lineage_record,
+    check_refuses_uncommitted,
+    check_reproducible,
+    module_source,
+)
+
+
+def planted(*fixes: tuple[str, str]):
+    source = PLANTED
+    for old, new in fixes:
+        assert old in source
+        source = source.replace(old, new)
+    return as_notebook_function(source, "train_and_predict")
+
+
+SPLIT = ("test_size=0.25)", "test_size=0.25, random_state=0)")
+MODEL = ("max_depth=6)", "max_depth=6, random_state=0)")
+ORDER = ("list(set(NUMERIC_FEATURES))", "sorted(NUMERIC_FEATURES)")
+
+
+def test_exercise_solution_passes_the_reproducibility_check(capsys):
+    check_reproducible(as_notebook_function(_solution_cell("train-and-predict"),
+                                            "train_and_predict"))
+    assert "identical predictions" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("fixes, message", [
+    ((), "held out different applications.*random_state"),
+    ((SPLIT,), "same hash seed.*without a seed.*RandomForestClassifier"),
+    ((SPLIT, MODEL), "change with the hash seed.*set.*sorted"),
+])
+def test_each_planted_source_is_named_by_the_check(fixes, message):
+    with pytest.raises(CheckFailed, match=message):
+        check_reproducible(planted(*fixes))
+
+
+def test_the_function_source_travels_with_its_imports_and_constants():
+    text = module_source(planted())
+    assert "import pandas as pd" in text and "NUMERIC_FEATURES = [" in text
+    assert "from sklearn.ensemble._forest import RandomForestClassifier" in text
+    frame = simulate_loans(months=2, rows_per_month=20)
+    uses_frame = as_notebook_function(
+        "def train_and_predict():\n    return data['income']\n", "train_and_predict", data=frame)
+    with pytest.raises(CheckFailed, match="uses `data` \\(a DataFrame\\) from your notebook"):
+        check_reproducible(uses_frame)
+
+
+def test_package_pipeline_and_stubs_are_refused_with_a_reason():
+    uses_package = as_notebook_function(
+        "def train_and_predict():\n    return run_pipeline().predictions\n", "train_and_predict")
+    with pytest.raises(CheckFailed, match="course package's own training pipeline"):
+        check_reproducible(uses_package)
+    stub = as_notebook_function("def train_and_predict():\n    raise NotImplementedError()\n",
+                                "train_and_predict")
+    with pytest.raises(CheckFailed, match="not written yet"):
+        check_reproducible(stub)
+
+
+def test_useless_or_mis_shaped_predictions_fail():
+    constant = planted(SPLIT, MODEL, ORDER, ("p_default = model", "p_default = 0 * model"))
+    with pytest.raises(CheckFailed, match="ROC AUC of 0.50"):
+        check_reproducible(constant)
+    array = planted(SPLIT, MODEL, ORDER, ("return pd.Series(p_default, index=test[\"application_id\"])",
+                                          "return p_default"))
+    with pytest.raises(CheckFailed, match="returned a ndarray.*pandas Series"):
+        check_reproducible(array)
+
+
+LINEAGE = _solution_cell("lineage-record-of")
+
+
+def test_lineage_solution_and_challenge_solution_pass(tmp_path, capsys):
+    record_of = as_notebook_function(LINEAGE, "lineage_record_of")
+    check_lineage_record(record_of, tmp_path / "a")
+    strict = as_notebook_function(_solution_cell("strict-lineage-record-of"),
+                                  "strict_lineage_record_of", lineage_record_of=record_of)
+    check_refuses_uncommitted(strict, tmp_path / "b")
+    out = capsys.readouterr().out
+    assert "both records" in out and "every record is true" in out
+
+
+@pytest.mark.parametrize("old, new, message", [
+    ('git(repo, "rev-parse", "HEAD")', 'git(repo, "rev-parse", "--short", "HEAD")',
+     "abbreviated commit id"),
+    ('git(repo, "rev-parse", "HEAD")', '"v1"', "tag name 'v1'"),
+    ('fingerprint(data)', 'fingerprint(data, order_sensitive=False)', "order-insensitive"),
+    ('config_hash(config)', 'config_hash(TrainingConfig())', "default configuration"),
+    ('environment_fingerprint()', 'environment_fingerprint(["numpy"])',
+     "fingerprint the running environment"),
+    ('        "config_hash": config_hash(config),\n', '', "lacks config_hash"),
+    ('"code_commit": git', '"commit": git', "lacks code_commit"),
+])
+def test_wrong_lineage_records_are_explained(tmp_path, old, new, message):
+    assert old in LINEAGE
+    wrong = as_notebook_function(LINEAGE.replace(old, new), "lineage_record_of")
+    with pytest.raises(CheckFailed, match=message):
+        check_lineage_record(wrong, tmp_path)
+
+
+def test_lineage_checks_refuse_the_package_function_and_a_hard_coded_record(tmp_path):
+    from mlecourse.exercises.reproducibility import lineage_cases
+
+    with pytest.raises(CheckFailed, match="course package's own lineage record"):
+        check_lineage_record(as_notebook_function(
+            "def lineage_record_of(repo, data, config):\n"
+            "    return lineage_record(code_commit=git(repo, 'rev-parse', 'HEAD'), data=data,"
+            " config=config)\n", "lineage_record_of"), tmp_path / "a")
+    first = lineage_cases(tmp_path / "truth")[0].expected
+    hard_coded = as_notebook_function("def lineage_record_of(repo, data, config):\n"
+                                      "    return dict(FIRST)\n", "lineage_record_of",
+                                      FIRST=first)
+    with pytest.raises(CheckFailed, match="code_commit is .*not the HEAD commit"):
+        check_lineage_record(hard_coded, tmp_path / "b")
+
+
+@pytest.mark.parametrize("body, message", [
+    ("    return lineage_record_of(repo, data, config)\n",
+     "modified train.py.*returned a record"),
+    ("    if git(repo, 'diff', '--name-only'):\n"
+     "        raise ValueError('uncommitted')\n"
+     "    return lineage_record_of(repo, data, config)\n",
+     "new, uncommitted file.*returned a record"),
+    ("    if git(repo, 'status', '--porcelain'):\n"
+     "        raise RuntimeError('dirty')\n"
+     "    return lineage_record_of(repo, data, config)\n",
+     "raised RuntimeError.*raise ValueError"),
+])
+def test_challenge_wrong_answers_are_explained(tmp_path, body, message):
+    record_of = as_notebook_function(LINEAGE, "lineage_record_of")
+    wrong = as_notebook_function("def strict_lineage_record_of(repo, data, config):\n" + body,
+                                 "strict_lineage_record_of", lineage_record_of=record_of)
+    with pytest.raises(CheckFailed, match=message):
+        check_refuses_uncommitted(wrong, tmp_path)
