@@ -450,8 +450,8 @@ def test_useless_or_mis_shaped_predictions_fail():
     constant = planted(SPLIT, MODEL, ORDER, ("p_default = model", "p_default = 0 * model"))
     with pytest.raises(CheckFailed, match="ROC AUC of 0.50"):
         check_reproducible(constant)
-    array = planted(SPLIT, MODEL, ORDER, ("return pd.Series(p_default, index=test[\"application_id\"])",
-                                          "return p_default"))
+    series = 'return pd.Series(p_default, index=test["application_id"])'
+    array = planted(SPLIT, MODEL, ORDER, (series, "return p_default"))
     with pytest.raises(CheckFailed, match="returned a ndarray.*pandas Series"):
         check_reproducible(array)
 
