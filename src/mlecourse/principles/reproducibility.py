@@ -668,10 +668,11 @@ def run_functions_in_subprocesses(source: str, function_name: str, hash_seeds: I
             raise RuntimeError(f"{function_name}() did not finish within {timeout:g} s in a "
                                "fresh Python process") from None
         finally:
-            for proc in procs:  # never leave a child behind
+            for proc in procs:  # never leave a child (or its pipe) behind
                 if proc.poll() is None:
                     proc.kill()
                     proc.wait()
+                proc.stderr.close()
         for proc, err in zip(procs, errors):
             if proc.returncode != 0:
                 lines = [ln for ln in (err or "").strip().splitlines() if ln.strip()]
