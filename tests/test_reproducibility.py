@@ -532,3 +532,10 @@ def test_challenge_wrong_answers_are_explained(tmp_path, body, message):
                                  "strict_lineage_record_of", lineage_record_of=record_of)
     with pytest.raises(CheckFailed, match=message):
         check_refuses_uncommitted(wrong, tmp_path)
+
+
+def test_the_exercise_notebook_shows_the_planted_function_the_tests_use():
+    import nbformat
+
+    nb = nbformat.read(ROOT / "solutions" / "reproducibility.ipynb", as_version=4)
+    assert any(c.cell_type == "code" and c.source.startswith(PLANTED) for c in nb.cells)
