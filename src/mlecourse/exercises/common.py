@@ -86,6 +86,26 @@ def call(function: Callable, *args, what: str | None = None, seconds: float = TI
         fail(f"{name} raised {type(error).__name__}: {error}")
 
 
+def call_expecting(function: Callable, *args, error, what: str | None = None,
+                   seconds: float = TIME_LIMIT, **kwargs):
+    """Like :func:`call`, for a call that *should* raise ``error`` (a type or tuple of types).
+
+    Returns the raised ``error`` instance, or ``None`` when the call returned normally; a stub,
+    a hang or any other exception is explained exactly as :func:`call` does.
+    """
+    __tracebackhide__ = True
+
+    def expecting():
+        try:
+            function(*args, **kwargs)
+        except error as caught:  # the expected outcome, handed back to the check
+            return caught
+        return None
+
+    expecting.__name__ = getattr(function, "__name__", "your function")
+    return call(expecting, what=what, seconds=seconds)
+
+
 def learner_test_failed(error: AssertionError, on: str) -> str:
     """Describe a learner's own failing ``assert``, also when it has no message."""
     text = str(error).strip()
