@@ -155,31 +155,46 @@ def _backup(source: Path, target: Path) -> None:
         src.backup(dst)
 
 
+#: One scratch copy per exercise registry, reset from the pristine backup before every use:
+#: opening a new MLflow client on a new database costs far more than restoring its content.
+_SCRATCH: dict = {}
+
+
+def _scratch(setup: ExerciseRegistry):
+    from mlflow import MlflowClient
+
+    if setup.pristine_db not in _SCRATCH:
+        # Deleted when the interpreter exits (TemporaryDirectory's finalizer).
+        tmp = tempfile.TemporaryDirectory(prefix="mle-lineage-check-",
+                                          ignore_cleanup_errors=True)
+        db = Path(tmp.name) / "mlflow.db"
+        _backup(Path(setup.pristine_db), db)
+        uri = f"sqlite:///{db.as_posix()}"
+        _SCRATCH[setup.pristine_db] = (tmp, db, MlflowClient(tracking_uri=uri, registry_uri=uri))
+    return _SCRATCH[setup.pristine_db]
+
+
 @contextlib.contextmanager
 def throwaway_registry(setup: ExerciseRegistry, champion: str | None = None,
                        extra_version_from: str | None = None):
-    """Yield ``(client, snapshot_dir)`` on a temporary copy of the registry as built.
+    """Yield ``(client, snapshot_dir)`` on a scratch copy of the registry and snapshots as built.
 
     ``champion`` moves the champion alias to that version in the copy; ``extra_version_from``
     registers one more version from that version's run (same data, same model). Learner code
-    may do anything to the copy: it is deleted afterwards.
+    may do anything to the copy: it is reset from the pristine backup before every use.
     """
-    from mlflow import MlflowClient
-
-    with tempfile.TemporaryDirectory(prefix="mle-lineage-check-",
-                                     ignore_cleanup_errors=True) as tmp:
-        db = Path(tmp) / "mlflow.db"
-        _backup(Path(setup.pristine_db), db)
-        snapshots = shutil.copytree(setup.snapshot_dir, Path(tmp) / "snapshots")
-        uri = f"sqlite:///{db.as_posix()}"
-        client = MlflowClient(tracking_uri=uri, registry_uri=uri)
-        if champion is not None:
-            client.set_registered_model_alias(setup.model_name, CHAMPION, champion)
-        if extra_version_from is not None:
-            source = client.get_model_version(setup.model_name, extra_version_from)
-            client.create_model_version(setup.model_name, source=source.source,
-                                        run_id=source.run_id)
-        yield client, str(snapshots)
+    tmp, db, client = _scratch(setup)
+    _backup(Path(setup.pristine_db), db)
+    snapshots = Path(tmp.name) / "snapshots"
+    shutil.rmtree(snapshots, ignore_errors=True)
+    shutil.copytree(setup.snapshot_dir, snapshots)
+    if champion is not None:
+        client.set_registered_model_alias(setup.model_name, CHAMPION, champion)
+    if extra_version_from is not None:
+        source = client.get_model_version(setup.model_name, extra_version_from)
+        client.create_model_version(setup.model_name, source=source.source,
+                                    run_id=source.run_id)
+    yield client, str(snapshots)
 
 
 # --- checks -----------------------------------------------------------------------------------
