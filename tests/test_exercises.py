@@ -253,6 +253,8 @@ WRONG_ANSWERS = {
              "'loan_amount' moved earlier"),
             ("def first_drifted_feature(df, reference_months=6):\n"
              "    return ('loan_amount', pd.Timestamp('2024-08-01'), 1.5)", "dict"),
+            ("def first_drifted_feature(df, reference_months=6):\n    return None",
+             "features do move"),
         ],
     },
     "testing-gate.ipynb": {

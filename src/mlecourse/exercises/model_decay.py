@@ -278,7 +278,12 @@ def check_first_drifted_feature(first_drifted_feature, plans=CHALLENGE_PLANS) ->
         df = challenge_data(plan)
         months = sorted(df["month"].unique())
         what = f"first_drifted_feature(df) on data set {number}"
-        result = as_dict(call(first_drifted_feature, df.copy(), what=what), f"{what}'s result")
+        result = call(first_drifted_feature, df.copy(), what=what)
+        if result is None:
+            fail(f"{what} returned None, but features do move in this data set. Compare every "
+                 "month after the reference months with the reference, feature by feature, and "
+                 "look at changes well above the month-to-month noise.")
+        result = as_dict(result, f"{what}'s result")
         missing = {"feature", "month", "ratio"} - set(result)
         if missing:
             fail(f"{what} returned a dict without {', '.join(sorted(missing))}: return "
