@@ -181,7 +181,8 @@ def test_exercise_fails_only_at_stubs_and_checks(path):
     for cell, ename, evalue in failures:
         meta = cell.metadata.get("nbgrader", {})
         where = f"{path.name}, cell {cell.get('id')}: {ename}: {evalue}"
-        assert meta.get("solution") or meta.get("grade"), f"unexpected crash outside an exercise: {where}"
+        assert meta.get("solution") or meta.get("grade"), \
+            f"unexpected crash outside an exercise: {where}"
         assert ename in {"NotImplementedError", "CheckFailed"}, f"unclear failure: {where}"
         if meta.get("grade"):  # a check on a stub says so, in a sentence
             assert "not written yet" in evalue, where

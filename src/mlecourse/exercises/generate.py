@@ -47,8 +47,8 @@ def _preprocessors():
 
     config = nbgrader_config()
     # nbgrader's generate_assignment order: lock cells first, then clear solutions and tests.
-    return [LockCells(config=config), ClearSolutions(config=config), ClearHiddenTests(config=config),
-            ClearOutput(config=config)]
+    return [LockCells(config=config), ClearSolutions(config=config),
+            ClearHiddenTests(config=config), ClearOutput(config=config)]
 
 
 def student_version(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
@@ -56,8 +56,8 @@ def student_version(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
 
     Solution regions become stubs that raise ``NotImplementedError`` with a sentence saying what
     to do, written answers become :data:`TEXT_STUB`, check and read-only cells are locked,
-    hidden tests disappear and outputs and execution counts are cleared. Raises ``ValueError`` naming the cell when a
-    marker is unbalanced or sits in a cell without nbgrader metadata.
+    hidden tests disappear and outputs and execution counts are cleared. Raises ``ValueError``
+    naming the cell when a marker is unbalanced or sits in a cell without nbgrader metadata.
     """
     nb = copy.deepcopy(nb)
     resources: dict = {}

@@ -89,8 +89,9 @@ def build_exercise_registry(directory, seed: int = 0,
     (January to June 2024) and ``loans-2024-12`` (January to December 2024). Versions of
     ``loan-default``: 1 and 2 trained on the June snapshot (C = 1.0 and 0.3), 3 on the December
     one; alias ``champion`` -> version 2, ``challenger`` -> version 3. Each run is tagged with
-    the code commit and the data fingerprint (not the snapshot name). MLflow is left pointing at this
-    registry (see :func:`mlecourse.principles.versioning.configure_mlflow_offline`).
+    the code commit and the data fingerprint (not the snapshot name). MLflow is left pointing at
+    this registry (see :func:`mlecourse.principles.versioning.configure_mlflow_offline`). A
+    backup of the registry as built (``pristine.db``) feeds the checks' scratch copies.
     """
     from mlecourse.example.simulate import FEATURES, simulate_loans
 
