@@ -61,13 +61,15 @@ def time_limit(seconds: float):
         signal.signal(signal.SIGALRM, previous)
 
 
-def call(function: Callable, *args, what: str | None = None, seconds: float = TIME_LIMIT,
+def call(function: Callable, *args, what: str | None = None, seconds: float | None = None,
          **kwargs) -> Any:
     """Call learner code with a time limit; explain a stub, a crash or a hang in one sentence.
 
-    ``what`` names the call in messages, e.g. ``"default_rate([1, 0, 0])"``.
+    ``what`` names the call in messages, e.g. ``"default_rate([1, 0, 0])"``; ``seconds``
+    defaults to :data:`TIME_LIMIT` (read at call time, so a test can shorten it).
     """
     __tracebackhide__ = True
+    seconds = TIME_LIMIT if seconds is None else seconds
     name = what or f"{getattr(function, '__name__', 'your function')}(...)"
     if not callable(function):
         fail(f"Expected a function for {name}, but got {type(function).__name__}.")
@@ -87,7 +89,7 @@ def call(function: Callable, *args, what: str | None = None, seconds: float = TI
 
 
 def call_expecting(function: Callable, *args, error, what: str | None = None,
-                   seconds: float = TIME_LIMIT, **kwargs):
+                   seconds: float | None = None, **kwargs):
     """Like :func:`call`, for a call that *should* raise ``error`` (a type or tuple of types).
 
     Returns the raised ``error`` instance, or ``None`` when the call returned normally; a stub,
