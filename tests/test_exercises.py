@@ -392,3 +392,43 @@ def test_wrong_answer_fails_the_visible_check_naming_the_mistake(name, grade_id,
 @pytest.mark.parametrize("name", sorted(WRONG_ANSWERS))
 def test_every_graded_function_has_three_wrong_answers(name):
     assert all(len(answers) >= 3 for answers in WRONG_ANSWERS[name].values())
+
+
+#: The graded function of each check cell, for the time-limit test.
+GRADED_FUNCTIONS = {
+    "check-default-rate": "default_rate", "check-riskiest-group": "riskiest_group",
+    "check-psi": "psi", "check-first-drift-month": "first_drift_month",
+    "check-first-drifted-feature": "first_drifted_feature", "check-make-schema": "make_schema",
+    "check-income-test": "income_test", "check-batch-test": "batch_test",
+    "check-champion-fingerprint": "champion_fingerprint",
+    "check-champion-snapshot": "champion_snapshot",
+    "check-versions-trained-on": "versions_trained_on",
+}
+HANG_CASES = [(name, gid) for name, table in sorted(WRONG_ANSWERS.items()) for gid in table]
+
+
+@pytest.mark.parametrize("name, grade_id", HANG_CASES, ids=[g for _, g in HANG_CASES])
+def test_a_learner_function_that_never_returns_is_stopped_with_a_message(name, grade_id,
+                                                                          monkeypatch):
+    from mlecourse.exercises import common
+
+    namespace, checks = _solution_namespace(name)  # with the normal time limit
+    namespace = dict(namespace)
+    monkeypatch.setattr(common, "TIME_LIMIT", 0.5)
+    function = GRADED_FUNCTIONS[grade_id]
+    exec(f"def {function}(*args, **kwargs):\n    while True:\n        pass\n", namespace)
+    with pytest.raises(common.CheckFailed, match="did not finish within 0.5 s"):
+        exec(compile(checks[grade_id], f"{name}:{grade_id}", "exec"), namespace)
+
+
+def test_every_check_hides_its_frames_from_tracebacks():
+    """``__tracebackhide__`` in every check function: IPython shows the message, not the
+    checker's source (which may hold the answer)."""
+    import importlib
+    import inspect
+
+    for module in ("warm_up", "model_decay", "testing", "versioning", "common"):
+        mod = importlib.import_module(f"mlecourse.exercises.{module}")
+        for fname, function in inspect.getmembers(mod, inspect.isfunction):
+            if function.__module__ == mod.__name__ and fname.startswith("check_"):
+                assert "__tracebackhide__" in function.__code__.co_varnames, f"{module}.{fname}"
