@@ -5,7 +5,11 @@ notebooks/cost-and-scale.ipynb."""
 from __future__ import annotations
 
 import math
+import os
 import socket
+import tempfile
+import urllib.error
+import urllib.request
 from urllib.parse import urlparse
 
 import numpy as np
@@ -183,6 +187,15 @@ def test_window_summary_equals_scoring_the_whole_frame(history, model):
 # ------------------------------------------------------------------------- a real Dask cluster
 
 
+def _status(url: str) -> int:
+    try:
+        opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # never a proxy
+        with opener.open(url, timeout=10) as response:
+            return response.status
+    except urllib.error.HTTPError as error:
+        return error.code
+
+
 @pytest.fixture(scope="module")
 def dask_run(history, model):
     """One LocalCluster for the Dask tests (starting one takes seconds): run the window on it,
@@ -194,6 +207,10 @@ def dask_run(history, model):
             seen["workers"] = len(client.scheduler_info()["workers"])
             seen["threads"] = sorted(client.nthreads().values())
             seen["address"] = client.scheduler.address
+            http = client.cluster.scheduler.http_server._sockets.values()
+            seen["http"] = [sock.getsockname() for sock in http]
+            seen["dashboard"] = _status(f"http://127.0.0.1:{seen['http'][0][1]}/status")
+            seen["scratch"] = client.run(lambda dask_worker: dask_worker.local_directory)
             seen["report"] = scale.window_report(model, history, partitions=3, rows=1_500,
                                                  seed=SEED, scenario=SCENARIOS["downturn"],
                                                  client=client)
@@ -217,6 +234,11 @@ def test_cluster_is_closed_after_an_exception(dask_run):
     assert dask_run["cluster"].status.name == "closed"
     assert all(not (n.process and n.process.is_alive())
                for n in dask_run["cluster"].workers.values())
+    # No dashboard; the scheduler's health-check endpoint listens on a free local port only.
+    assert dask_run["dashboard"] == 404
+    assert all(host == "127.0.0.1" and port != 8787 for host, port in dask_run["http"])
+    for folder in dask_run["scratch"].values():  # scratch space in a temporary folder, removed
+        assert folder.startswith(tempfile.gettempdir()) and not os.path.exists(folder)
     url = urlparse(dask_run["address"])
     assert url.hostname == "127.0.0.1"  # local only, no port open to the network
     with socket.socket() as s:  # the scheduler's port is free again
@@ -228,3 +250,41 @@ def test_dask_client_refuses_bad_sizes():
     with pytest.raises(ValueError, match="n_workers"):
         with scale.dask_client(n_workers=0):
             pass  # pragma: no cover
+
+
+# ------------------------------------------------- claims of notebooks/cost-and-scale.ipynb
+
+NB_ROWS, NB_PARTITIONS, NB_PARTITION_ROWS = 5_000, 4, 250_000  # the notebook's sizes
+
+
+@pytest.fixture(scope="module")
+def notebook_model():
+    return train(simulate_loans(months=6, rows_per_month=NB_ROWS, seed=SEED), seed=SEED)
+
+
+def test_notebook_claim_a_sample_gives_the_same_drift_alarms(notebook_model):
+    history = simulate_loans(months=6, rows_per_month=NB_ROWS, seed=SEED)
+    window = dict(partitions=NB_PARTITIONS, seed=SEED, scenario=SCENARIOS["downturn"])
+    full = scale.window_report(notebook_model, history, rows=NB_PARTITION_ROWS, **window)
+    window["seed"] = SEED + 1
+    sample = scale.window_report(notebook_model, history, rows=NB_PARTITION_ROWS // 20, **window)
+    assert full.rows == 1_000_000 and sample.rows == 50_000
+    threshold = 0.2
+    assert ((full.psi > threshold) == (sample.psi > threshold)).all()
+    assert (full.psi - sample.psi).abs().max() < 0.01
+    # The window is in the downturn: risk and referrals rise month after month.
+    assert full.summary["mean_risk"].is_monotonic_increasing
+    assert full.summary["referred_share"].is_monotonic_increasing
+
+
+def test_notebook_claim_retraining_compute_is_negligible_for_this_model():
+    replay = simulate_loans(months=24, rows_per_month=2_000, seed=SEED,
+                            scenario=SCENARIOS["downturn"])
+    policies = compare_policies(replay, train_months=6, every=3, label_delay=3, seed=SEED)
+    # Even at 100 us per training row (several times what training measures) and at 100x the
+    # replay's volume, the costliest policy's compute stays below one euro at EUR 0.05/vCPU-h.
+    costs = scale.retraining_costs(policies, 1e-4, 0.05, scale=100)
+    assert costs["cost"].max() < 1.0
+    assert costs.set_index("policy").loc["never", "cost"] == 0.0
+    best = policies.loc[policies["mean_auc"].idxmax(), "policy"]
+    assert best != "never"  # retraining buys performance in the downturn

@@ -186,9 +186,10 @@ def _where(func_key) -> str:
     return f"{name} ({'/'.join(parts[-3:])}:{line})"
 
 
-def profile_table(function: Callable, *args, top: int = 10, sort: str = "own",
+def profile_table(function: Callable, *args, top: Optional[int] = 10, sort: str = "own",
                   **kwargs) -> pd.DataFrame:
-    """Run ``function(*args, **kwargs)`` under ``cProfile``; the ``top`` functions as a table.
+    """Run ``function(*args, **kwargs)`` under ``cProfile``; the ``top`` functions as a table
+    (``top=None``: all of them).
 
     Columns: ``function`` (name, file and line), ``calls``, ``own_s`` (time in the function
     itself), ``cumulative_s`` (including what it calls) and ``share`` (``own_s`` over the whole
@@ -206,7 +207,8 @@ def profile_table(function: Callable, *args, top: int = 10, sort: str = "own",
     )
     table["share"] = table["own_s"] / total
     key = "own_s" if sort == "own" else "cumulative_s"
-    return table.sort_values(key, ascending=False, kind="stable").head(top).reset_index(drop=True)
+    table = table.sort_values(key, ascending=False, kind="stable")
+    return (table if top is None else table.head(top)).reset_index(drop=True)
 
 
 # ------------------------------------------------------------------------------------ costs
@@ -531,7 +533,11 @@ def dask_client(address: Optional[str] = None, n_workers: int = 2, threads_per_w
             scratch = stack.enter_context(tempfile.TemporaryDirectory(prefix="mle-dask-"))
             cluster = LocalCluster(n_workers=n_workers, threads_per_worker=threads_per_worker,
                                    processes=True, host="127.0.0.1", dashboard_address=None,
-                                   silence_logs=logging.ERROR, local_directory=scratch)
+                                   silence_logs=logging.ERROR, local_directory=scratch,
+                                   # Without a dashboard the scheduler still answers health
+                                   # checks over HTTP, by default on port 8787: use a free port
+                                   # on 127.0.0.1 so clusters on a shared machine never collide.
+                                   scheduler_kwargs={"dashboard_address": "127.0.0.1:0"})
             stack.callback(cluster.close)  # runs after client.close (last in, first out)
             client = Client(cluster)
         else:
