@@ -288,3 +288,129 @@ def test_notebook_claim_retraining_compute_is_negligible_for_this_model():
     assert costs.set_index("policy").loc["never", "cost"] == 0.0
     best = policies.loc[policies["mean_auc"].idxmax(), "policy"]
     assert best != "never"  # retraining buys performance in the downturn
+
+
+# ------------------------------------------------------- the exercise: find the hot spot
+
+from mlecourse.exercises import scale as ex  # noqa: E402
+from mlecourse.exercises.common import CheckFailed  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def solution():
+    """The solution functions exactly as solutions/cost-hot-spot.ipynb defines them."""
+    import nbformat
+
+    from conftest import ROOT
+
+    nb = nbformat.read(ROOT / "solutions" / "cost-hot-spot.ipynb", as_version=4)
+    namespace: dict = {}
+    exec(nb.cells[1].source, namespace)  # the imports cell
+    for cell in nb.cells:
+        if cell.metadata.get("nbgrader", {}).get("solution") and cell.cell_type == "code":
+            exec(cell.source, namespace)
+    return namespace
+
+
+def test_exercise_solution_passes_visible_and_hidden_checks(solution, capsys):
+    ex.check_fast_scores(solution["fast_scores"])
+    ex.check_fast_scores(solution["fast_scores"], ex.drifted_batch(), "the downturn")
+    ex.check_fast_bin_counts(solution["fast_bin_counts"])
+    assert "times faster" in capsys.readouterr().out
+
+
+def test_exercise_slow_versions_agree_with_the_solution(solution):
+    data = ex.exercise_data()
+    pd.testing.assert_frame_equal(solution["fast_scores"](data.batch, data.model),
+                                  ex.slow_scores(data.batch, data.model), rtol=1e-9)
+    assert ex.slow_bin_counts([0.0, 0.5, 0.49, 2.0, -1.0], [0.0, 0.5]) == [1, 2, 2]
+
+
+def _vectorised(batch, model, *, median="transform", proba=True, loop_model=False):
+    """Variants of a fast answer, each with one mistake."""
+    features = batch[ex.FEATURES]
+    if loop_model:
+        risk = np.array([model.predict_proba(features.iloc[[i]])[0, 1] for i in range(len(batch))])
+    elif proba:
+        risk = model.predict_proba(features)[:, 1]
+    else:
+        risk = model.predict(features).astype(float)
+    income = batch["income"].to_numpy()
+    instalment = ex.monthly_instalment(batch["loan_amount"].to_numpy(), ex.ANNUAL_RATE,
+                                       batch["term_months"].to_numpy())
+    dti = ex.debt_to_income(instalment, income)
+    if median == "transform":
+        med = batch.groupby("region")["income"].transform("median").to_numpy()
+    else:
+        med = np.full(len(batch), batch["income"].median())
+    return pd.DataFrame({"application_id": batch["application_id"].to_numpy(), "risk": risk,
+                         "debt_to_income": dti, "relative_income": income / med,
+                         "decision": np.where((risk > ex.RISK_CUTOFF) | (dti > ex.DTI_CUTOFF),
+                                              "refer", "approve")})
+
+
+def _sorted_by_region(batch, model):
+    return _vectorised(batch, model).assign(region=batch["region"].to_numpy()) \
+        .sort_values("region").drop(columns="region")
+
+
+def _with_nan(batch, model):
+    out = _vectorised(batch, model)
+    out.loc[0, "risk"] = np.nan
+    return out
+
+
+@pytest.mark.parametrize("answer, message", [
+    (lambda b, m: _vectorised(b, m, median="global"), "own region"),
+    (lambda b, m: _vectorised(b, m, proba=False), "risk differs"),
+    (_sorted_by_region, "not in the batch's order"),
+    (lambda b, m: _vectorised(b, m, loop_model=True), "times faster"),
+    (lambda b, m: _vectorised(b, m).drop(columns="decision"), "columns"),
+    (lambda b, m: _vectorised(b, m).to_dict("list"), "DataFrame"),
+    (_with_nan, "NaN"),
+    (ex.slow_scores, "slow version"),
+], ids=["global-median", "predict-not-proba", "reordered", "model-per-row", "missing-column",
+        "dict", "nan", "the-slow-one"])
+def test_exercise_wrong_scores_fail_with_a_reason(answer, message):
+    with pytest.raises(CheckFailed, match=message):
+        ex.check_fast_scores(answer)
+
+
+class _AlwaysEqual(list):
+    def __eq__(self, other):
+        return True
+
+
+@pytest.mark.parametrize("answer, message", [
+    (lambda v, e: np.bincount(np.searchsorted(e, v, side="left"), minlength=len(e) + 1).tolist(),
+     "closed on the left"),
+    (lambda v, e: np.histogram(v, bins=e)[0].tolist(), "len\\(edges\\) - 1"),
+    (lambda v, e: (np.bincount(np.searchsorted(e, v, side="right"), minlength=len(e) + 1)
+                   / len(v)).tolist(), "whole number"),
+    (lambda v, e: [sum(1 for x in v if (i == 0 or x >= e[i - 1]) and (i == len(e) or x < e[i]))
+                   for i in range(len(e) + 1)], "times faster"),  # correct, but a Python loop
+    (lambda v, e: _AlwaysEqual([0]), "counts"),
+    (ex.slow_bin_counts, "version to replace"),
+], ids=["side-left", "histogram", "shares", "still-a-loop", "lying-eq", "the-slow-one"])
+def test_exercise_wrong_bin_counts_fail_with_a_reason(answer, message):
+    with pytest.raises(CheckFailed, match=message):
+        ex.check_fast_bin_counts(answer)
+
+
+def test_exercise_check_refuses_the_package_binning():
+    from mlecourse.principles import drift
+
+    def uses_package(values, edges):
+        index = drift._bin_index(np.asarray(values, float), np.asarray(edges, float))
+        return np.bincount(index, minlength=len(edges) + 1).tolist()
+
+    with pytest.raises(CheckFailed, match="package's own"):
+        ex.check_fast_bin_counts(uses_package)
+
+
+def test_exercise_hands_out_fresh_copies():
+    first = ex.exercise_data()
+    first.batch.loc[:, "income"] = 0.0
+    first.model.steps.clear()
+    second = ex.exercise_data()
+    assert (second.batch["income"] > 0).all() and len(second.model.steps) == 2
