@@ -54,7 +54,7 @@ DTI_CUTOFF = 0.45
 MIN_SPEEDUP = 20.0
 RESULT_COLUMNS = ["application_id", "risk", "debt_to_income", "relative_income", "decision"]
 _SEED = 11
-_TIMING_ROWS = 100
+_TIMING_ROWS = 60
 _BIN_EDGES = [-1.5, -1.0, -0.5, -0.25, 0.0, 0.25, 0.5, 1.0, 1.5]
 
 
@@ -125,7 +125,7 @@ def exercise_data() -> ExerciseData:
 
 @lru_cache(maxsize=1)
 def _drifted():
-    history = simulate_loans(months=16, rows_per_month=50, seed=_SEED + 1,
+    history = simulate_loans(months=16, rows_per_month=25, seed=_SEED + 1,
                              scenario=SCENARIOS["downturn"])
     return history[history["month"] >= "2025-03-01"].reset_index(drop=True)
 
@@ -139,9 +139,9 @@ def _cases():
     """(description, batch) pairs for the visible check: the timing batch, a shuffled sample with
     its original (non-consecutive) index, and a single application."""
     batch = exercise_data().batch
-    shuffled = batch.sample(40, random_state=3)
+    shuffled = batch.sample(25, random_state=3)
     return [("the exercise batch", batch),
-            ("a shuffled sample of 40 rows that keeps its original index", shuffled),
+            ("a shuffled sample of 25 rows that keeps its original index", shuffled),
             ("a batch of one application", batch.iloc[[7]])]
 
 
