@@ -88,7 +88,8 @@ def test_cost_arithmetic():
     assert scale.cost_per_million(0.0, 0.36) == 0.0
     assert scale.monthly_rows(200_000, 30, models=3, environments=2) == 36_000_000
     # The price is a parameter, never a hidden constant: doubling it doubles every cost.
-    assert scale.cost_per_million(0.002, 0.10) == pytest.approx(2 * scale.cost_per_million(0.002, 0.05))
+    double = scale.cost_per_million(0.002, 0.10)
+    assert double == pytest.approx(2 * scale.cost_per_million(0.002, 0.05))
 
 
 @pytest.mark.parametrize("bad, error", [(-0.05, ValueError), (math.nan, ValueError),

@@ -87,6 +87,7 @@ __all__ = [
     "combine_summaries",
     "drift_profile",
     "bin_counts",
+    "BIN_COUNT_COLUMNS",
     "psi_from_bin_counts",
     "WindowReport",
     "window_report",
@@ -199,7 +200,8 @@ def profile_table(function: Callable, *args, top: Optional[int] = 10, sort: str 
         raise ValueError(f"sort must be 'own' or 'cumulative', got {sort!r}")
     profiler = cProfile.Profile()
     profiler.runcall(function, *args, **kwargs)
-    stats = pstats.Stats(profiler).stats  # {func: (primitive calls, calls, own, cumulative, callers)}
+    # {function: (primitive calls, calls, own time, cumulative time, callers)}
+    stats = pstats.Stats(profiler).stats
     total = sum(v[2] for v in stats.values()) or 1.0
     table = pd.DataFrame(
         [(_where(k), v[1], v[2], v[3]) for k, v in stats.items()],
