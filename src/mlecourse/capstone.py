@@ -151,30 +151,34 @@ def _foundations(rubric, group_id: str) -> list:
 
 
 def order_violations(cells: list[CellResult]) -> list[str]:
-    """Raised cells whose new level is above every cell of a principle they depend on.
+    """Raised cells that went ahead of a principle they depend on.
 
     Monitoring depends on reproducibility and deployment, reproducibility on versioning and
-    testing (the rubric's ``depends_on``, followed through): raising monitoring to level 2 while
-    no deployment cell is above level 1 puts it ahead of its foundations. The scorecard's own
-    "ahead of its foundations" flags (group means) are added after these.
+    testing (the rubric's ``depends_on``, followed through). A raised cell is out of order when
+    one of those foundations was not raised at all and stays below the cell's new level: no
+    monitoring before versioning. The scorecard's own "ahead of its foundations" flags (group
+    means apart by the rubric's ``foundation_gap``) are added after these.
     """
     from mlecourse.scorecard.rubric import load_rubric
     from mlecourse.scorecard.scoring import score
 
     rubric = load_rubric(RUBRIC_ID)
-    best = {}
+    best, moved = {}, set()
     for c in cells:
         group = c.cell.split(".")[0]
         best[group] = max(best.get(group, c.after), c.after)
+        if c.status == "raised":
+            moved.add(group)
     names = {g.id: g.name for g in rubric.groups}
     out = []
     for c in cells:
         if c.status != "raised":
             continue
         for f in _foundations(rubric, c.cell.split(".")[0]):
-            if c.after > best[f]:
+            if f not in moved and c.after > best[f]:
                 out.append(f"{c.label} raised to level {c.after} while {names[f]}, which it "
-                           f"depends on, is at most level {best[f]}: raise {names[f]} first")
+                           f"depends on, was not raised (at most level {best[f]}): raise "
+                           f"{names[f]} first")
     result = score(rubric, {c.cell: c.after for c in cells})
     out += [f"the scorecard flags it: {a.message}" for a in result.ahead]
     return out
@@ -469,26 +473,35 @@ def raised_summary(baseline: dict, after: dict) -> dict:
 
 
 def pinned(root=None) -> dict:
-    """What ``pin`` writes: file name -> JSON-ready content."""
+    """What ``pin`` writes: path (relative to ``capstone/``) -> JSON-ready content.
+
+    ``expected/starter-baseline.json``: the scanner's assessment of the starter (what
+    :func:`check` compares with); ``expected/reference-raised.json``: the cells the reference
+    raises, with the signals that show it; ``reference/scorecard/before.json`` and
+    ``after.json``: the reference's own before/after deliverables.
+    """
     root = Path(root) if root else capstone_root()
     base = scan_assessment(root / "starter")
-    out = {"starter-baseline.json": base}
+    out = {"expected/starter-baseline.json": base}
     if (root / "reference").is_dir():
-        out["reference-raised.json"] = raised_summary(base, scan_assessment(root / "reference"))
+        ref = scan_assessment(root / "reference")
+        out["expected/reference-raised.json"] = raised_summary(base, ref)
+        out["reference/scorecard/before.json"] = base
+        out["reference/scorecard/after.json"] = ref
     return out
 
 
 def pin(root=None) -> list[Path]:
-    """Write the starter's baseline and the reference's raised cells to ``capstone/expected/``.
+    """Write :func:`pinned` into ``capstone/``.
 
     Re-run after changing the scanner's rules, the starter or the reference; the tests compare
     fresh scans with these files.
     """
     root = Path(root) if root else capstone_root()
-    (root / "expected").mkdir(exist_ok=True)
     written = []
     for name, data in pinned(root).items():
-        target = root / "expected" / name
+        target = root / name
+        target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n",
                           encoding="utf-8")
         written.append(target)
