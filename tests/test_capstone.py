@@ -264,3 +264,19 @@ def test_safe_escapes_control_characters_only():
     assert capstone.safe("plain name.md") == "plain name.md"
     assert capstone.safe("a\x1b[2Jb\tc\u202ed") == "a\\x1b[2Jb\\x09c\\u202ed"
     assert capstone.safe("naïve € 名前") == "naïve € 名前"
+
+
+# --- the brief ---------------------------------------------------------------------------------
+
+def test_the_brief_states_what_the_checker_checks():
+    text = " ".join((ROOT / "book" / "capstone.md").read_text(encoding="utf-8").split())
+    words = {5: "five", 3: "three"}
+    assert (f"at least {words[capstone.GOAL_CELLS]} cells across at least "
+            f"{words[capstone.GOAL_PRINCIPLES]} principles") in text
+    for name, _, _ in capstone.DELIVERABLES:
+        assert f"`{name}`" in text
+    assert "at least eight cells" in text  # pinned above: the reference raises >= 8
+    toc = (ROOT / "_toc.yml").read_text(encoding="utf-8")
+    assert "- file: book/evidence\n      - file: book/capstone\n" in toc
+    guide = (ROOT / "book" / "instructor-guide.md").read_text(encoding="utf-8")
+    assert "## The capstone project" in guide and "capstone/reference" in guide
