@@ -56,12 +56,12 @@ def test_pinned_files_match_a_fresh_scan():
 
 
 def test_the_starter_is_at_the_floor_everywhere():
-    """Immature: every cell at the rubric's lowest level, the few signals explained."""
+    """Immature: no cell above the talk's lowest level (1; a scanner with a level 0 "not in
+    place" may put cells without any evidence below it), each level with its reason."""
     base = pinned_file("expected/starter-baseline.json")
-    floor = RUBRIC.level_values[0]
     assert set(base["answers"]) == set(RUBRIC.cells)
-    assert set(base["answers"].values()) == {floor}
-    assert all(base["notes"][cid] for cid in RUBRIC.cells)  # each level has its reason
+    assert max(base["answers"].values()) <= 1
+    assert all(base["notes"][cid] for cid in RUBRIC.cells)
 
 
 def test_the_reference_raises_at_least_eight_cells_with_evidence_in_order():
@@ -116,6 +116,41 @@ def test_the_reference_passes_its_own_tests(tmp_path):
                           timeout=600)
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
     assert " passed" in done.stdout and "failed" not in done.stdout
+
+
+SERVE_SCRIPT = """
+import sqlite3
+from fastapi.testclient import TestClient
+from mlecourse.example.simulate import FEATURES, simulate_loans
+import serve
+
+row = simulate_loans(months=1, rows_per_month=1, seed=3)[FEATURES].iloc[0].to_dict()
+with TestClient(serve.app) as http:
+    answer = http.post("/predict", json={"applications": [row]})
+    assert answer.status_code == 200, answer.text
+    metrics = http.get("/metrics/").text
+    assert "loan_predictions_total{" in metrics, metrics[:500]
+logged = sqlite3.connect("logs/predictions.db").execute(
+    "SELECT decision, model_version FROM predictions").fetchall()
+assert logged == [(logged[0][0], "1")] and logged[0][0] in ("approve", "decline"), logged
+print("served and logged")
+"""
+
+
+@pytest.mark.slow
+def test_the_reference_service_serves_counts_and_logs(tmp_path):
+    """serve.py: the course's app on the champion, Prometheus metrics, the prediction log."""
+    import os
+    import subprocess
+    import sys
+
+    mine = copy_of(REFERENCE, tmp_path)
+    env = dict(os.environ, PYTHONPATH=str(ROOT / "src"))
+    for argv in ([sys.executable, "train.py"], [sys.executable, "-c", SERVE_SCRIPT]):
+        done = subprocess.run(argv, cwd=mine, env=env, capture_output=True, text=True,
+                              timeout=600)
+        assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-3000:]
+    assert "served and logged" in done.stdout
 
 
 @pytest.mark.slow

@@ -4,7 +4,7 @@
 
 Loads ``models:/loan-default@champion`` (never a hand-copied file), checks the batch against
 the schema, scores it with the same feature code as training, writes ``application_id``,
-``score``, ``decision`` and the model version, and appends every prediction to the prediction
+``score``, ``decision`` (approve or decline) and the model version, and appends every prediction to the prediction
 log (logs/predictions.db) that monitoring reads.
 """
 
@@ -20,10 +20,18 @@ import yaml
 from loans import model as loan_model
 from loans.schema import validate
 from mlecourse.principles.monitoring import PredictionLog
-from mlecourse.principles.serving import decisions
 from mlecourse.principles.versioning import configure_mlflow_offline
 
 MODEL_URI = "models:/loan-default@champion"
+
+
+def decide(scores, threshold: float) -> list:
+    """The lender's policy: decline at or above the threshold (params.yaml), else approve.
+
+    These are the decisions the prediction log records (and monitoring reads). The course's
+    serving app words the same cut as "review" in its HTTP answer.
+    """
+    return ["decline" if s >= threshold else "approve" for s in scores]
 
 
 def main(source: str, target: str) -> None:
@@ -37,7 +45,7 @@ def main(source: str, target: str) -> None:
     start = time.perf_counter()
     batch = validate(pd.read_csv(source))
     batch["score"] = loan_model.scores(model, batch)
-    batch["decision"] = decisions(batch["score"], threshold)
+    batch["decision"] = decide(batch["score"], threshold)
     batch["model_version"] = str(version)
     batch[["application_id", "score", "decision", "model_version"]].to_csv(target, index=False)
 
