@@ -282,17 +282,17 @@ def run_project(path, seconds: float = TIME_LIMIT) -> list[Step]:
         work = Path(tmp) / "project"
         shutil.copytree(path, work, symlinks=True, ignore=_IGNORE)
         if (work / "train.py").is_file():
-            train = Step("train", "python train.py", False, 0.0)
-            argv = [sys.executable, "train.py"]
+            command, argv = "python train.py", [sys.executable, "train.py"]
         elif (work / "train.ipynb").is_file():
-            script = Path(tmp) / "train_notebook.py"
+            # Next to the notebook, so its imports of the project's own modules work as in
+            # Jupyter (the folder of the script run comes first on sys.path).
+            script = work / "_capstone_train_notebook.py"
             script.write_text(notebook_script(work / "train.ipynb"), encoding="utf-8")
-            train = Step("train", "the code cells of train.ipynb", False, 0.0)
-            argv = [sys.executable, str(script)]
+            command, argv = "the code cells of train.ipynb", [sys.executable, script.name]
         else:
             return [Step("train", "-", False, 0.0, "the project has neither train.py nor "
                                                    "train.ipynb")]
-        train = _run("train", argv, work, seconds, train.command)
+        train = _run("train", argv, work, seconds, command)
         if not train.ok:
             return [train]
         if not (work / "score.py").is_file():
@@ -402,7 +402,7 @@ class CheckReport:
                 lines.append(f"  {c.label}: {c.before} -> {c.after}" if status != "unchanged"
                              else f"  {c.label}: level {c.after}")
                 if status == "raised":
-                    lines += [f"      {safe(_where(ev))}" for ev in c.evidence[:6]]
+                    lines += [f"      {safe(line)}" for line in _evidence_lines(c.evidence)]
             if group:
                 lines.append("")
         lines.append("Order: " + ("no raised cell is ahead of its foundations."
@@ -425,6 +425,15 @@ class CheckReport:
         lines.append("To fix:" if problems else "Nothing to fix.")
         lines += [f"  - {safe(p)}" for p in problems]
         return "\n".join(lines)
+
+
+def _evidence_lines(evidence: list) -> list:
+    """One line per signal: its first place, and how many more places show it."""
+    by_signal: dict = {}
+    for ev in evidence:
+        by_signal.setdefault(ev["signal"], []).append(ev)
+    return [_where(places[0]) + (f" (+{len(places) - 1} more)" if len(places) > 1 else "")
+            for places in by_signal.values()]
 
 
 def _where(ev: dict) -> str:
