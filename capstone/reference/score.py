@@ -4,8 +4,8 @@
 
 Loads ``models:/loan-default@champion`` (never a hand-copied file), checks the batch against
 the schema, scores it with the same feature code as training, writes ``application_id``,
-``score``, ``decision`` (approve or decline) and the model version, and appends every prediction to the prediction
-log (logs/predictions.db) that monitoring reads.
+``score``, ``decision`` (approve or decline) and the model version, and appends every
+prediction to the prediction log (logs/predictions.db) that monitoring reads.
 """
 
 import sys
