@@ -318,3 +318,16 @@ def test_the_brief_states_what_the_checker_checks():
     assert "- file: book/evidence\n      - file: book/capstone\n" in toc
     guide = (ROOT / "book" / "instructor-guide.md").read_text(encoding="utf-8")
     assert "## The capstone project" in guide and "capstone/reference" in guide
+
+
+def test_pin_writes_the_pinned_files_where_it_is_told(tmp_path, capsys):
+    root = tmp_path / "capstone"
+    for part in ("starter", "reference"):
+        shutil.copytree(CAPSTONE / part, root / part,
+                        ignore=shutil.ignore_patterns("__pycache__", "scorecard"))
+    written = capstone.pin(root)
+    assert sorted(p.relative_to(root).as_posix() for p in written) == sorted(
+        capstone.pinned(CAPSTONE))
+    for p in written:
+        assert p.read_bytes() == (CAPSTONE / p.relative_to(root)).read_bytes()
+    assert capstone.main(["unpin"]) == 2 and "usage" in capsys.readouterr().err
