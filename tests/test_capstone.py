@@ -331,3 +331,15 @@ def test_pin_writes_the_pinned_files_where_it_is_told(tmp_path, capsys):
     for p in written:
         assert p.read_bytes() == (CAPSTONE / p.relative_to(root)).read_bytes()
     assert capstone.main(["unpin"]) == 2 and "usage" in capsys.readouterr().err
+
+
+def test_a_cell_without_an_answer_counts_below_every_level():
+    floor = RUBRIC.level_values[0]
+    base = {cid: floor for cid in RUBRIC.cells}
+    gone = dict(base)
+    del gone["testing.code"]
+    cells = {c.cell: c for c in capstone.compare_cells({"answers": base}, {"answers": gone})}
+    assert cells["testing.code"].status == "lowered"
+    back = capstone.compare_cells({"answers": gone}, {"answers": base})
+    assert [c.cell for c in back if c.status == "raised"] == ["testing.code"]
+    assert capstone.order_violations(back) == []

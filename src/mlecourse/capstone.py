@@ -131,12 +131,21 @@ def compare_cells(baseline: dict, after: dict) -> list[CellResult]:
     names = {g.id: g.name for g in rubric.groups}
     items = {it.id: it.name for it in rubric.items}
     out = []
+    def rank(value):  # a cell the scanner left unanswered counts as below every level
+        return float("-inf") if value is None else value
+
     for cid, cell in rubric.cells.items():
-        b, a = baseline["answers"][cid], after["answers"][cid]
-        status = "raised" if a > b else "lowered" if a < b else "unchanged"
+        b, a = baseline["answers"].get(cid), after["answers"].get(cid)
+        status = ("raised" if rank(a) > rank(b) else "lowered" if rank(a) < rank(b)
+                  else "unchanged")
         out.append(CellResult(cid, names[cell.group], items[cell.item], b, a, status,
                               list(after.get("evidence", {}).get(cid, []))))
     return out
+
+
+def _lv(value) -> str:
+    """A level for display; a dash for an unanswered cell."""
+    return "-" if value is None or value == float("-inf") else str(value)
 
 
 def _foundations(rubric, group_id: str) -> list:
@@ -166,7 +175,8 @@ def order_violations(cells: list[CellResult]) -> list[str]:
     best, moved = {}, set()
     for c in cells:
         group = c.cell.split(".")[0]
-        best[group] = max(best.get(group, c.after), c.after)
+        level = float("-inf") if c.after is None else c.after
+        best[group] = max(best.get(group, level), level)
         if c.status == "raised":
             moved.add(group)
     names = {g.id: g.name for g in rubric.groups}
@@ -175,11 +185,11 @@ def order_violations(cells: list[CellResult]) -> list[str]:
         if c.status != "raised":
             continue
         for f in _foundations(rubric, c.cell.split(".")[0]):
-            if f not in moved and c.after > best[f]:
+            if f not in moved and c.after > best[f]:  # c.after is a level: it was raised
                 out.append(f"{c.label} raised to level {c.after} while {names[f]}, which it "
-                           f"depends on, was not raised (at most level {best[f]}): raise "
+                           f"depends on, was not raised (at most level {_lv(best[f])}): raise "
                            f"{names[f]} first")
-    result = score(rubric, {c.cell: c.after for c in cells})
+    result = score(rubric, {c.cell: c.after for c in cells if c.after is not None})
     out += [f"the scorecard flags it: {a.message}" for a in result.ahead]
     return out
 
@@ -377,7 +387,7 @@ class CheckReport:
         out += [f"{s.name} failed ({s.command}): {s.message}" for s in self.steps if not s.ok]
         out += [f"deliverable {d['name']}: {d['problem']} ({d['what']})"
                 for d in self.deliverables if d["problem"]]
-        out += [f"lowered: {c.label} {c.before} -> {c.after}" for c in self.cells
+        out += [f"lowered: {c.label} {_lv(c.before)} -> {_lv(c.after)}" for c in self.cells
                 if c.status == "lowered"]
         if not self.goal_met:
             out.append(f"goal: {len(self.raised)} cell(s) raised across "
@@ -399,8 +409,8 @@ class CheckReport:
             group = [c for c in self.cells if c.status == status]
             lines.append(f"{status.capitalize()} ({len(group)}):" + ("" if group else " none"))
             for c in group:
-                lines.append(f"  {c.label}: {c.before} -> {c.after}" if status != "unchanged"
-                             else f"  {c.label}: level {c.after}")
+                lines.append(f"  {c.label}: {_lv(c.before)} -> {_lv(c.after)}"
+                             if status != "unchanged" else f"  {c.label}: level {_lv(c.after)}")
                 if status == "raised":
                     lines += [f"      {safe(line)}" for line in _evidence_lines(c.evidence)]
             if group:
