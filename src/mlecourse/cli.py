@@ -25,6 +25,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_info(sub)
     _add_score(sub)
     _add_assess(sub)
+    _add_capstone(sub)
     return parser
 
 
@@ -153,6 +154,46 @@ def _run_assess(args: argparse.Namespace) -> int:
     else:
         print(format_text(assessment, result))
     return 0
+
+
+def _add_capstone(sub) -> None:
+    p = sub.add_parser("capstone", help="the capstone project: check your improved copy of "
+                                        "capstone/starter")
+    csub = p.add_subparsers(dest="capstone_command", metavar="ACTION")
+    csub.required = True
+    c = csub.add_parser(
+        "check", help="compare your copy with the starter, run it, list the deliverables",
+        description="Scan your copy of capstone/starter (read-only) and compare each cell with "
+                    "the starter's baseline; flag cells raised ahead of their foundations; train "
+                    "and score a temporary copy of the project; list missing deliverables. "
+                    "Exit status: 0 all fine, 1 something to fix, 2 bad input.")
+    c.add_argument("path", help="your copy of capstone/starter")
+    c.add_argument("--baseline", default=None,
+                   help="the starter's assessment (default: capstone/expected/"
+                        "starter-baseline.json in the course)")
+    c.add_argument("--no-run", action="store_true",
+                   help="skip training and scoring (faster; the final check needs them)")
+    c.add_argument("--time-limit", type=float, default=None, metavar="SECONDS",
+                   help="time limit for training, and again for scoring (default: 300)")
+    c.add_argument("--format", choices=("text", "json"), default="text", dest="output_format")
+    c.set_defaults(func=_run_capstone)
+
+
+def _run_capstone(args: argparse.Namespace) -> int:
+    import json
+
+    from mlecourse import capstone
+
+    seconds = capstone.TIME_LIMIT if args.time_limit is None else args.time_limit
+    if not seconds > 0:
+        raise ValueError(f"--time-limit must be a positive number of seconds, got {seconds}")
+    report = capstone.check(args.path, baseline=args.baseline, run=not args.no_run,
+                            seconds=seconds)
+    if args.output_format == "json":
+        print(json.dumps(report.to_dict(), indent=2, ensure_ascii=True))
+    else:
+        print(report.to_text())
+    return 1 if report.problems else 0
 
 
 def main(argv: list[str] | None = None) -> int:

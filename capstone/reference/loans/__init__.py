@@ -1,0 +1,1 @@
+"""The loan-default model: one package that training, scoring and serving share."""
