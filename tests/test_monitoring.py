@@ -96,6 +96,11 @@ def test_log_refuses_bad_batches_and_keeps_what_it_had(replays, tmp_path):
         assert len(log) == 10
         one = records.iloc[20].to_dict()
         assert log.log_predictions(one) == 1  # a service can log a single request
+        # The serving app's decisions: 'approve', or 'review' (referred to a person).
+        from mlecourse.principles.serving import decisions
+
+        referred = records.iloc[[21]].assign(decision=decisions([0.99])[0], status="ok")
+        assert log.log_predictions(referred) == 1
 
 
 # ------------------------------------------------------------------------ delayed labels

@@ -98,7 +98,9 @@ LOG_COLUMNS = {
     "employment_type": "TEXT",
     "region": "TEXT",
     "score": "REAL",  # NULL when the request failed
-    "decision": "TEXT",  # 'approve', 'decline', NULL when the request failed
+    # 'approve', 'decline', 'review' (the serving app refers risky applications to a person:
+    # no loan, so no label, unless that person approves), NULL when the request failed
+    "decision": "TEXT",
     "holdout": "INTEGER NOT NULL",  # 1: approved by the random holdout, whatever the score
     "latency_ms": "REAL NOT NULL",
     "status": "TEXT NOT NULL",  # 'ok' or 'error'
@@ -113,7 +115,7 @@ REPLAY_SOURCE = "replay (simulated latency and errors)"
 #: Service-level objectives of the example service (what the team promised its users).
 SLO = {"latency_p95_ms": 220.0, "error_rate": 0.01}
 
-_DECISIONS = ("approve", "decline")
+_DECISIONS = ("approve", "decline", "review")
 
 #: Month index at which the incidents of :data:`REPLAY_SCENARIOS` begin (April 2025): the model,
 #: trained on 2024, has served three quiet months by then.
@@ -215,7 +217,7 @@ class PredictionLog:
 
         Every column of :data:`LOG_COLUMNS` is required (features may hold missing values: the
         log records what arrived). Raises ``ValueError`` naming missing columns, a timestamp that
-        is not one, a decision other than 'approve'/'decline', or a request id logged twice.
+        is not one, a decision other than 'approve'/'decline'/'review', or a request id logged twice.
         """
         df = _as_frame(records, "records").copy()
         _require(df, LOG_COLUMNS, "the prediction records")
