@@ -24,6 +24,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_info(sub)
     _add_score(sub)
     _add_assess(sub)
+    _add_classroom(sub)
     return parser
 
 
@@ -153,6 +154,37 @@ def _run_assess(args: argparse.Namespace) -> int:
         print(format_markdown(assessment, result))
     else:
         print(format_text(assessment, result))
+    return 0
+
+
+def _add_classroom(sub) -> None:
+    p = sub.add_parser("classroom", help="set up an nbgrader course for a class",
+                       description="Teacher tools for running the course with nbgrader.")
+    csub = p.add_subparsers(dest="classroom_command", metavar="ACTION")
+    csub.required = True
+    init = csub.add_parser(
+        "init", help="create a ready nbgrader course directory from solutions/",
+        description="Create an nbgrader course directory: nbgrader_config.py, one assignment "
+                    "per exercise under source/, students.csv and a README with the commands.")
+    init.add_argument("dir", help="the course directory to create (must be empty or new)")
+    init.add_argument("--repo", default=".", help="the course repository (default: .)")
+    init.add_argument("--only", nargs="+", metavar="NAME", default=None,
+                      help="only these assignments (default: every exercise, capstone too)")
+    init.add_argument("--update", action="store_true",
+                      help="refresh source/ and README.md in an existing course directory")
+    init.set_defaults(func=_run_classroom_init)
+
+
+def _run_classroom_init(args: argparse.Namespace) -> int:
+    from mlecourse.classroom import init, teacher_commands
+
+    assignments = init(args.dir, args.repo, only=args.only, update=args.update)
+    verb = "updated" if args.update else "created"
+    print(f"{verb} {args.dir} with {len(assignments)} assignment(s): "
+          f"{', '.join(a.name for a in assignments)}")
+    print(f"next: cd {args.dir} && nbgrader generate_assignment {assignments[0].name} "
+          "(see README.md there)")
+    print("\n".join(teacher_commands()))
     return 0
 
 

@@ -1,0 +1,153 @@
+"""The classroom kit: `mlecourse classroom init` makes an nbgrader course that really grades.
+
+The slow test runs real nbgrader (generate_assignment, autograde) on two small exercises in a
+temporary course directory, with a SQLite gradebook there.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from mlecourse.classroom import discover, init, teacher_commands
+from mlecourse.cli import main
+
+ROOT = Path(__file__).resolve().parent.parent
+SMALL = ["warm-up", "model-decay-psi"]
+
+
+def test_discover_finds_every_solution_in_course_order():
+    names = [a.name for a in discover(ROOT)]
+    assert sorted(names) == sorted(p.stem for p in (ROOT / "solutions").glob("*.ipynb"))
+    assert names[0] == "warm-up"  # the book's order, not the alphabet
+
+
+def test_discover_picks_up_new_exercises_and_a_graded_capstone(tmp_path):
+    (tmp_path / "solutions").mkdir()
+    shutil.copy(ROOT / "solutions" / "warm-up.ipynb", tmp_path / "solutions" / "zz-new.ipynb")
+    (tmp_path / "capstone").mkdir()
+    shutil.copy(ROOT / "solutions" / "warm-up.ipynb", tmp_path / "capstone" / "project.ipynb")
+    (tmp_path / "capstone" / "notes.ipynb").write_text(json.dumps({"cells": []}))
+    found = {a.name: [p.name for p in a.notebooks] for a in discover(tmp_path)}
+    assert found == {"zz-new": ["zz-new.ipynb"], "capstone": ["project.ipynb"]}
+
+
+def test_init_writes_a_course_and_never_overwrites_one(tmp_path, capsys):
+    course = tmp_path / "course"
+    assert main(["classroom", "init", str(course), "--repo", str(ROOT), "--only", *SMALL]) == 0
+    out = capsys.readouterr().out
+    assert "jupyter labextension disable --level=user @jupyter/nbgrader:formgrader" in out
+    assert sorted(p.name for p in (course / "source").iterdir()) == sorted(SMALL)
+    assert (course / "source" / "warm-up" / "warm-up.ipynb").read_bytes() == \
+        (ROOT / "solutions" / "warm-up.ipynb").read_bytes()
+    readme = (course / "README.md").read_text()
+    for cmd in ("generate_assignment warm-up", "release_assignment", "collect", "autograde",
+                "student import students.csv"):
+        assert cmd in readme
+    assert (course / "students.csv").read_text().startswith("id,first_name,last_name,email\n")
+
+    (course / "gradebook.db").write_text("precious")
+    (course / "students.csv").write_text("id\nreal-student\n")
+    assert main(["classroom", "init", str(course), "--repo", str(ROOT)]) == 2
+    assert "not empty" in capsys.readouterr().err
+    assert main(["classroom", "init", str(course), "--repo", str(ROOT), "--update"]) == 0
+    assert (course / "gradebook.db").read_text() == "precious"
+    assert (course / "students.csv").read_text() == "id\nreal-student\n"
+    assert len(list((course / "source").iterdir())) == len(discover(ROOT))
+
+
+def test_init_refuses_unknown_names_and_update_of_a_non_course(tmp_path, capsys):
+    assert main(["classroom", "init", str(tmp_path / "c"), "--repo", str(ROOT),
+                 "--only", "nope"]) == 2
+    err = capsys.readouterr().err
+    assert "unknown assignment(s) nope" in err and "warm-up" in err
+    assert not (tmp_path / "c").exists()
+    (tmp_path / "d").mkdir()
+    assert main(["classroom", "init", str(tmp_path / "d"), "--repo", str(ROOT), "--update"]) == 2
+    assert "no nbgrader_config.py" in capsys.readouterr().err
+
+
+def test_teacher_commands_name_extensions_nbgrader_really_has():
+    """The names come from nbgrader's installed lab extension and server extension modules."""
+    import importlib
+
+    nbgrader = importlib.import_module("nbgrader")
+    lab = Path(nbgrader.__file__).parent / "labextension"
+    bundle = " ".join(p.read_text(errors="ignore") for p in lab.rglob("*.js"))
+    for line in teacher_commands():
+        if line.startswith("jupyter labextension"):
+            assert f'"{line.split()[-1]}"' in bundle, line
+        elif line.startswith("jupyter server"):
+            importlib.import_module(line.split()[-1])
+
+
+# --- real nbgrader ----------------------------------------------------------------------------
+
+def _nbgrader(course: Path, *args: str) -> str:
+    bin_dir = Path(sys.executable).parent
+    # nbgrader runs `alembic` from PATH to create its gradebook, as in an activated environment.
+    env = {**os.environ, "PATH": os.pathsep.join([str(bin_dir), os.environ.get("PATH", "")]),
+           "PYTHONPATH": os.pathsep.join(
+               [str(ROOT / "src"), *filter(None, [os.environ.get("PYTHONPATH")])])}
+    nbgrader = bin_dir / "nbgrader"
+    proc = subprocess.run([str(nbgrader), *args], cwd=course, env=env, capture_output=True,
+                          text=True, timeout=600)
+    assert proc.returncode == 0, f"nbgrader {' '.join(args)} failed:\n{proc.stdout}\n{proc.stderr}"
+    return proc.stdout + proc.stderr
+
+
+def _cells(path: Path) -> list[tuple[str, str]]:
+    nb = json.loads(path.read_text(encoding="utf-8"))
+    return [(c["cell_type"], "".join(c["source"]).strip()) for c in nb["cells"]]
+
+
+def _tampered(release: Path, target: Path) -> None:
+    """The unchanged release with every check cell replaced by one that always passes."""
+    nb = json.loads(release.read_text(encoding="utf-8"))
+    edited = 0
+    for cell in nb["cells"]:
+        if cell.get("metadata", {}).get("nbgrader", {}).get("grade") and cell["cell_type"] == "code":
+            cell["source"] = "assert True  # nothing to see here"
+            edited += 1
+    assert edited, "the exercise has no check cell to tamper with"
+    target.write_text(json.dumps(nb), encoding="utf-8")
+
+
+def _score(course: Path, assignment: str, student: str) -> tuple[float, float]:
+    from nbgrader.api import Gradebook
+
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
+        sub = gb.find_submission(assignment, student)
+        return float(sub.score), float(sub.max_score)
+
+
+@pytest.mark.slow
+def test_real_nbgrader_releases_the_exercises_and_grades_fairly(tmp_path):
+    course = tmp_path / "course"
+    init(course, ROOT, only=SMALL)
+    for name in SMALL:
+        _nbgrader(course, "generate_assignment", name)
+        release = course / "release" / name / f"{name}.ipynb"
+        # The release a teacher hands out is the exercise learners see on the site.
+        assert _cells(release) == _cells(ROOT / "exercises" / f"{name}.ipynb"), name
+
+        submitted = course / "submitted"
+        for student in ("solver", "idle", "tamperer"):
+            (submitted / student / name).mkdir(parents=True)
+        shutil.copy(course / "source" / name / f"{name}.ipynb", submitted / "solver" / name)
+        shutil.copy(release, submitted / "idle" / name)
+        _tampered(release, submitted / "tamperer" / name / f"{name}.ipynb")
+        log = _nbgrader(course, "autograde", name)
+        # nbgrader's checksum warning: a check cell with hidden tests always "has changed".
+        assert "has changed" in log
+
+        score, max_score = _score(course, name, "solver")
+        assert max_score > 0 and score == max_score, name
+        assert _score(course, name, "idle")[0] == 0, name
+        assert _score(course, name, "tamperer")[0] == 0, name
