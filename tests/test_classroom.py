@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from mlecourse.classroom import discover, init, teacher_commands
+from mlecourse.classroom import discover, edited_check_cells, init, teacher_commands
 from mlecourse.cli import main
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -87,6 +87,26 @@ def test_teacher_commands_name_extensions_nbgrader_really_has():
             importlib.import_module(line.split()[-1])
 
 
+def test_edited_lists_only_real_edits(tmp_path, capsys):
+    course = tmp_path / "c"
+    release = course / "release" / "warm-up"
+    release.mkdir(parents=True)
+    shutil.copy(ROOT / "exercises" / "warm-up.ipynb", release)
+    for student in ("honest", "sly", "deleter"):
+        (course / "submitted" / student / "warm-up").mkdir(parents=True)
+    shutil.copy(release / "warm-up.ipynb", course / "submitted" / "honest" / "warm-up")
+    _tampered(release / "warm-up.ipynb", course / "submitted" / "sly" / "warm-up" / "warm-up.ipynb")
+    nb = json.loads((release / "warm-up.ipynb").read_text())
+    nb["cells"] = [c for c in nb["cells"] if not c["metadata"].get("nbgrader", {}).get("grade")]
+    (course / "submitted" / "deleter" / "warm-up" / "warm-up.ipynb").write_text(json.dumps(nb))
+    assert main(["classroom", "edited", str(course), "warm-up"]) == 1
+    out = capsys.readouterr().out.splitlines()
+    assert out == ["deleter/warm-up.ipynb: edited check-default-rate",
+                   "sly/warm-up.ipynb: edited check-default-rate"]
+    assert main(["classroom", "edited", str(course), "nope"]) == 2
+    assert "generate_assignment nope" in capsys.readouterr().err
+
+
 # --- real nbgrader ----------------------------------------------------------------------------
 
 def _nbgrader(course: Path, *args: str) -> str:
@@ -151,3 +171,5 @@ def test_real_nbgrader_releases_the_exercises_and_grades_fairly(tmp_path):
         assert max_score > 0 and score == max_score, name
         assert _score(course, name, "idle")[0] == 0, name
         assert _score(course, name, "tamperer")[0] == 0, name
+        # The checksum warning fires for everyone; only the tamperer really edited a check cell.
+        assert list(edited_check_cells(course, name)) == [f"tamperer/{name}.ipynb"]

@@ -157,11 +157,16 @@ nbgrader export                         # grades.csv for your gradebook
 Without an exchange (a learning management system), hand out `release/{first}/` yourself and
 load the returned files with `nbgrader zip_collect {first}`.
 
-`autograde` prints "Checksum for grade cell ... has changed!" for every submitted check cell
-even when nobody touched it: a known nbgrader issue (jupyter/nbgrader#1423, "Inconsistent
-checksums"). It restores the original check cells from the gradebook before grading, so an
-edited check cell earns nothing either way. To tell real tampering from the warning, compare
-the submitted check cells with `release/` (see the instructor guide).
+`autograde` warns "Attribute 'checksum' for cell check-... has changed!" for every check cell
+with hidden tests, even in an untouched submission: a known nbgrader issue
+(jupyter/nbgrader#1961; the gradebook stores the checksum before the hidden tests are removed).
+Autograde restores the original check cells before grading, so an edited check cell earns
+nothing either way. To see who really edited a check cell, compare the submissions with the
+release:
+
+```bash
+mlecourse classroom edited . {first}
+```
 
 ## Teacher tools
 
@@ -173,6 +178,36 @@ To refresh `source/` after the course's solutions change (the configuration, gra
 student list are kept), run from the course repository:
 `mlecourse classroom init --update DIR` (or `make classroom CLASSROOM=DIR UPDATE=1`).
 """
+
+
+def _check_cells(path: Path) -> dict[str, str]:
+    nb = json.loads(Path(path).read_text(encoding="utf-8"))
+    return {c["metadata"]["nbgrader"]["grade_id"]: "".join(c["source"]).strip()
+            for c in nb.get("cells", [])
+            if c.get("metadata", {}).get("nbgrader", {}).get("grade")
+            and not c["metadata"]["nbgrader"].get("solution")}
+
+
+def edited_check_cells(course: Path, assignment: str) -> dict[str, list[str]]:
+    """Map ``student/notebook`` to the check cells whose source differs from ``release/``.
+
+    A check cell that is missing from a submission counts as edited. This separates real
+    tampering from nbgrader's checksum warning, which also fires on untouched cells.
+    """
+    course = Path(course)
+    release = course / "release" / assignment
+    if not release.is_dir():
+        raise ValueError(f"{release}: no release folder (run nbgrader generate_assignment "
+                         f"{assignment} first)")
+    out = {}
+    for released in sorted(release.glob("*.ipynb")):
+        original = _check_cells(released)
+        for submitted in sorted((course / "submitted").glob(f"*/{assignment}/{released.name}")):
+            got = _check_cells(submitted)
+            edited = [gid for gid, src in original.items() if got.get(gid) != src]
+            if edited:
+                out[f"{submitted.parts[-3]}/{released.name}"] = edited
+    return out
 
 
 def init(target: Path, repo: Path, only: list[str] | None = None, update: bool = False,

@@ -173,6 +173,24 @@ def _add_classroom(sub) -> None:
     init.add_argument("--update", action="store_true",
                       help="refresh source/ and README.md in an existing course directory")
     init.set_defaults(func=_run_classroom_init)
+    edited = csub.add_parser(
+        "edited", help="list submissions whose check cells differ from the release",
+        description="Compare every submitted/<student>/ASSIGNMENT notebook's check cells with "
+                    "release/ASSIGNMENT: tells real edits from nbgrader's checksum warning.")
+    edited.add_argument("course", help="the nbgrader course directory")
+    edited.add_argument("assignment", help="the assignment name")
+    edited.set_defaults(func=_run_classroom_edited)
+
+
+def _run_classroom_edited(args: argparse.Namespace) -> int:
+    from mlecourse.classroom import edited_check_cells
+
+    found = edited_check_cells(args.course, args.assignment)
+    for where, cells in found.items():
+        print(f"{where}: edited {', '.join(cells)}")
+    if not found:
+        print(f"no submission of {args.assignment} edited a check cell")
+    return 1 if found else 0
 
 
 def _run_classroom_init(args: argparse.Namespace) -> int:
