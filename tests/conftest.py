@@ -1,7 +1,8 @@
 """Shared fixtures: the repository root, the built book, and the browser.
 
-Browser tests use Playwright with the system Chromium (never a downloaded browser). Where no
-Chromium is found they skip with a reason, unless ``REQUIRE_BROWSER=1``, where they fail.
+Browser tests use Playwright with an installed Chromium or Chrome (never a downloaded browser):
+the one ``MLECOURSE_BROWSER`` names (a path or a command on PATH), else the system Chromium. Where
+none is found they skip with a reason, unless ``REQUIRE_BROWSER=1``, where they fail.
 """
 
 from __future__ import annotations
@@ -121,8 +122,23 @@ def built_book(pytestconfig) -> Path:
 
 # --- the browser ----------------------------------------------------------------------------
 
+BROWSER_ENV = "MLECOURSE_BROWSER"
+
+
 def chromium_path() -> str | None:
-    """Return the system Chromium's path, or None when there is none."""
+    """Return the browser to drive: ``$MLECOURSE_BROWSER`` if set, else the system Chromium.
+
+    ``MLECOURSE_BROWSER`` may be a path or a command name on PATH (CI sets it to the Chrome or
+    Chromium that its runner ships). A value that names nothing is an error, not a silent
+    fallback, so a misconfigured CI fails instead of skipping. Returns None when the variable is
+    unset and no system Chromium is found.
+    """
+    chosen = os.environ.get(BROWSER_ENV, "").strip()
+    if chosen:
+        found = chosen if Path(chosen).is_file() else shutil.which(chosen)
+        if not found:
+            raise ValueError(f"{BROWSER_ENV}={chosen!r} is neither a file nor a command on PATH")
+        return found
     for candidate in CHROMIUM_CANDIDATES:
         if Path(candidate).exists():
             return candidate
@@ -131,9 +147,13 @@ def chromium_path() -> str | None:
 
 @pytest.fixture(scope="session")
 def browser_type_launch_args(browser_type_launch_args):
-    path = chromium_path()
+    try:
+        path = chromium_path()
+    except ValueError as exc:
+        pytest.fail(str(exc))
     if path is None:
-        message = "no system Chromium found (install Debian's 'chromium' package)"
+        message = (f"no system Chromium found (install Debian's 'chromium' package, or set "
+                   f"{BROWSER_ENV} to a Chrome or Chromium executable)")
         if os.environ.get("REQUIRE_BROWSER") == "1":
             pytest.fail(message + " and REQUIRE_BROWSER=1")
         pytest.skip(message)

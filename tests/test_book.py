@@ -59,7 +59,9 @@ def test_config_executes_solutions_but_not_exercises():
     assert execute["raise_on_error"] is True and execute["timeout"] > 0
     assert config["repository"]["url"].startswith("https://")
     buttons = config["launch_buttons"]
-    assert {"binderhub_url", "colab_url", "jupyterhub_url"} <= buttons.keys()
+    assert {"binderhub_url", "colab_url"} <= buttons.keys()
+    # JupyterHub only with a real hub (the instructor guide says how): never a placeholder
+    assert "example." not in (buttons.get("jupyterhub_url") or "")
 
 
 @pytest.mark.slow

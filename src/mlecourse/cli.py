@@ -29,16 +29,26 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _add_info(sub) -> None:
-    p = sub.add_parser("info", help="print where the course package and its data live")
+    p = sub.add_parser("info", help="print where the course package and its example "
+                                    "assessments live")
     p.set_defaults(func=_run_info)
 
 
 def _run_info(args: argparse.Namespace) -> int:
+    import shlex
+    from importlib import resources
     from pathlib import Path
 
     import mlecourse
 
     print(f"mlecourse {__version__} at {Path(mlecourse.__file__).parent}")
+    # The bundled assessments (the worked example and the test fixtures), as paths a shell
+    # accepts as they are, so that `mlecourse score PATH` works from any folder.
+    fixtures = resources.files("mlecourse.scorecard").joinpath("fixtures")
+    print("example assessments (score one with: mlecourse score PATH):")
+    for f in sorted(fixtures.iterdir(), key=lambda f: f.name):
+        if f.name.endswith(".json"):
+            print(f"  {shlex.quote(str(f))}")
     return 0
 
 

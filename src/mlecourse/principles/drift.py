@@ -22,9 +22,12 @@ PSI is 0 when both windows fill the bins alike and grows with every shift, in ei
   ``eps`` (default ``1e-4``) before the formula is applied; shares are not renormalised. An empty
   bin therefore adds a large but finite term.
 
-A widely used reading is "below 0.1: stable, 0.1-0.25: some shift, above 0.25: major shift"; the
-course uses 0.2 as its default alarm threshold. PSI measures the *size* of a shift and does not
-depend on the number of rows (beyond sampling noise).
+A rule of thumb from credit scoring (Siddiqi, *Credit Risk Scorecards*, Wiley 2006) reads
+"below 0.1: stable, 0.1-0.25: some shift, above 0.25: major shift"; the course uses 0.2 as its
+default alarm threshold. These bands are conventions, not statistical guarantees. PSI measures
+the *size* of a shift, but its estimate is biased upwards in small samples (roughly by
+``(bins - 1) * (1/n_ref + 1/n_cur)`` when nothing changed), and more so with more bins and
+empty bins; :func:`psi_and_ks_by_size` shows both effects next to a KS test's p-value.
 
 Statistical tests
 -----------------
@@ -76,6 +79,8 @@ __all__ = [
     "psi_categorical",
     "ks_test",
     "chi2_test",
+    "psi_and_ks_by_size",
+    "calibration_by_group",
     "drift_report",
     "drift_by_month",
     "alarm_months",
@@ -272,6 +277,58 @@ def ks_test(reference, current, name: str = "values") -> tuple[float, float]:
 
     res = stats.ks_2samp(ref, cur)
     return float(res.statistic), float(res.pvalue)
+
+
+def psi_and_ks_by_size(reference, current, sizes: Sequence[int], bins: Sequence[int] = (10, 20),
+                       seed: int = 0, name: str = "values") -> pd.DataFrame:
+    """PSI (for each number of ``bins``) and the KS test on ``n`` rows of each window, per ``n``.
+
+    For every ``n`` in ``sizes`` the first ``n`` rows of a seeded shuffle of each window are
+    compared, so the samples are nested. Returns one row per ``n`` (index ``rows``) with the
+    columns ``PSI, <b> bins`` for each ``b`` in ``bins``, ``KS statistic`` and ``KS p-value``.
+    It shows how the two measures behave as data grows: a p-value tends to 0 for any fixed
+    shift, however small, while PSI settles at the size of the shift (from above: small samples
+    inflate it). Raises ``ValueError`` when a size is not a positive int or exceeds a window.
+    """
+    ref = _values(reference, name).reset_index(drop=True)
+    cur = _values(current, name).reset_index(drop=True)
+    rng = np.random.default_rng(seed)
+    ref = ref.iloc[rng.permutation(len(ref))]
+    cur = cur.iloc[rng.permutation(len(cur))]
+    rows = []
+    for n in sizes:
+        if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
+            raise ValueError(f"sizes must be positive ints, got {n!r}")
+        smaller = min(len(ref), len(cur))
+        if n > smaller:
+            raise ValueError(f"size {n:,} exceeds the smaller window ({smaller:,} rows)")
+        row = {f"PSI, {b} bins": psi_numeric(ref[:n], cur[:n], bins=b, name=name) for b in bins}
+        row["KS statistic"], row["KS p-value"] = ks_test(ref[:n], cur[:n], name=name)
+        rows.append(pd.Series(row, name=int(n)))
+    return pd.DataFrame(rows).rename_axis("rows")
+
+
+def calibration_by_group(model, df: pd.DataFrame, groups, features=None,
+                         target: str = TARGET) -> pd.DataFrame:
+    """Observed and predicted default rate of a fitted classifier on ``df``, per group.
+
+    ``groups`` is a column name or an array of group labels aligned with ``df``. Returns one row
+    per group with ``rows``, ``share`` (of all rows), ``observed`` (mean of ``target``),
+    ``predicted`` (mean predicted probability) and ``gap`` (predicted minus observed; negative
+    means the model under-predicts).
+    """
+    features = list(FEATURES if features is None else features)
+    _check_frame(df, "evaluation", [*features, target])
+    labels = df[groups].to_numpy() if isinstance(groups, str) else np.asarray(groups)
+    if len(labels) != len(df):
+        raise ValueError(f"groups has {len(labels)} labels for {len(df)} rows")
+    frame = pd.DataFrame({"group": labels, "observed": df[target].to_numpy(),
+                          "predicted": model.predict_proba(df[features])[:, 1]})
+    out = frame.groupby("group").agg(rows=("observed", "size"), observed=("observed", "mean"),
+                                     predicted=("predicted", "mean"))
+    out["share"] = out["rows"] / out["rows"].sum()
+    out["gap"] = out["predicted"] - out["observed"]
+    return out[["rows", "share", "observed", "predicted", "gap"]]
 
 
 def chi2_test(reference, current, name: str = "values") -> tuple[float, float]:

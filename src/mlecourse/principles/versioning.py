@@ -55,6 +55,7 @@ import numpy as np
 import pandas as pd
 
 __all__ = [
+    "COMMIT_DATE",
     "FINGERPRINT_ALGORITHM",
     "MANIFEST_FORMAT",
     "TAG_GIT_COMMIT",
@@ -335,12 +336,19 @@ def read_snapshot(directory, name: str, *, verify: bool = True) -> tuple[pd.Data
 
 # --- Git --------------------------------------------------------------------------------------
 
+#: Author and committer date of every commit and tag made through :func:`git`. A commit's hash
+#: covers its dates, so with the clock's time two runs would print different hashes; a fixed
+#: date makes the same commits give the same hashes on every run and machine.
+COMMIT_DATE = "2026-01-15T09:00:00+00:00"
+
+
 def _git_env() -> dict:
     env = dict(os.environ)
     # Ignore the user's and the system's configuration: a throwaway repository must behave the
     # same on every machine (no commit signing, no hooks path, no default branch surprises).
     env.update({"GIT_CONFIG_NOSYSTEM": "1", "GIT_CONFIG_GLOBAL": os.devnull,
-                "GIT_TERMINAL_PROMPT": "0", "LC_ALL": "C"})
+                "GIT_TERMINAL_PROMPT": "0", "LC_ALL": "C",
+                "GIT_AUTHOR_DATE": COMMIT_DATE, "GIT_COMMITTER_DATE": COMMIT_DATE})
     return env
 
 

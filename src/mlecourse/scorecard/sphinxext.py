@@ -193,9 +193,91 @@ def _add_assets(app, pagename, templatename, context, doctree) -> None:
         app.add_js_file(JS_FILE, defer="defer")
 
 
+# --- site-wide fixes ------------------------------------------------------------------------
+
+SITE_CSS_FILE = "course.css"
+# Startup messages that dump a whole configuration object (myst-parser, myst-nb) on every build.
+_CONFIG_DUMPS = ("MdParserConfig(", "NbParserConfig(")
+
+
+def _dedupe_scripts(app, pagename, templatename, context, doctree) -> None:
+    """Drop repeated inline scripts from a page.
+
+    Sphinx 7.4 registers an inline script (``add_js_file(None, body=...)``) with the file name
+    ``None`` and adds it again as ``''`` before writing, and the two do not compare equal. So
+    sphinx-thebe's ``const THEBE_JS_URL = ...`` is declared twice and every page throws a
+    SyntaxError in the browser. Keep the first of each (file name, attributes) pair.
+    """
+    scripts = context.get("script_files")
+    if not scripts:
+        return
+    seen, keep = set(), []
+    for js in scripts:
+        key = (getattr(js, "filename", js) or "",
+               tuple(sorted(getattr(js, "attributes", {}).items())))
+        if key not in seen:
+            seen.add(key)
+            keep.append(js)
+    scripts[:] = keep
+
+
+class _QuietConfigDumps:
+    """A logging filter that drops the configuration dumps, keeping every warning."""
+
+    def filter(self, record) -> bool:
+        if record.levelno >= 30:  # warnings and errors always pass
+            return True
+        try:
+            message = record.getMessage()
+        except (TypeError, ValueError):
+            return True
+        return not any(marker in message for marker in _CONFIG_DUMPS)
+
+
+def _quiet_build_log(app) -> None:
+    import logging
+
+    for handler in logging.getLogger("sphinx").handlers:
+        handler.addFilter(_QuietConfigDumps())
+
+
+def _quiet_kernels(app) -> None:
+    """Executed notebooks run in kernels with a throwaway IPython profile that logs errors only.
+
+    ipykernel 7 logs "Kernel is running over TCP without encryption" at start-up; with one
+    kernel per page that is a dozen warnings about a local, loopback-only build. The profile
+    also keeps a reader's own IPython start-up files out of the executed pages.
+    """
+    import os
+    import tempfile
+
+    if os.environ.get("IPYTHONDIR"):
+        return  # the user chose a profile: leave it alone
+    folder = tempfile.mkdtemp(prefix="mlecourse-ipython-")
+    profile = Path(folder, "profile_default")
+    profile.mkdir()
+    profile.joinpath("ipython_kernel_config.py").write_text(
+        'c.IPKernelApp.log_level = "ERROR"\n', "utf-8")
+    os.environ["IPYTHONDIR"] = folder
+    app.connect("build-finished", lambda app, exc: _remove_profile(folder))
+
+
+def _remove_profile(folder: str) -> None:
+    import os
+    import shutil
+
+    if os.environ.get("IPYTHONDIR") == folder:
+        del os.environ["IPYTHONDIR"]
+    shutil.rmtree(folder, ignore_errors=True)
+
+
 def setup(app):
-    """Register the directive and the static files."""
+    """Register the directive, the static files and the site-wide fixes."""
     app.add_directive("mle-scorecard", ScorecardDirective)
     app.connect("builder-inited", _add_static_path)
     app.connect("html-page-context", _add_assets)
+    app.connect("html-page-context", _dedupe_scripts, priority=900)  # after others add scripts
+    app.add_css_file(SITE_CSS_FILE)
+    _quiet_build_log(app)
+    app.connect("config-inited", lambda app, config: _quiet_kernels(app))
     return {"version": __version__, "parallel_read_safe": True, "parallel_write_safe": True}
