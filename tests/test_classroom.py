@@ -139,6 +139,19 @@ def _tampered(release: Path, target: Path) -> None:
     target.write_text(json.dumps(nb), encoding="utf-8")
 
 
+def _solved(release: Path, source: Path, target: Path) -> None:
+    """What a student who solved everything submits: the release with the solution cells filled."""
+    answers = {c["metadata"]["nbgrader"]["grade_id"]: c["source"]
+               for c in json.loads(source.read_text(encoding="utf-8"))["cells"]
+               if c.get("metadata", {}).get("nbgrader", {}).get("solution")}
+    nb = json.loads(release.read_text(encoding="utf-8"))
+    for cell in nb["cells"]:
+        gid = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
+        if gid in answers:
+            cell["source"] = answers[gid]
+    target.write_text(json.dumps(nb), encoding="utf-8")
+
+
 def _score(course: Path, assignment: str, student: str) -> tuple[float, float]:
     from nbgrader.api import Gradebook
 
@@ -160,7 +173,8 @@ def test_real_nbgrader_releases_the_exercises_and_grades_fairly(tmp_path):
         submitted = course / "submitted"
         for student in ("solver", "idle", "tamperer"):
             (submitted / student / name).mkdir(parents=True)
-        shutil.copy(course / "source" / name / f"{name}.ipynb", submitted / "solver" / name)
+        _solved(release, course / "source" / name / f"{name}.ipynb",
+                submitted / "solver" / name / f"{name}.ipynb")
         shutil.copy(release, submitted / "idle" / name)
         _tampered(release, submitted / "tamperer" / name / f"{name}.ipynb")
         log = _nbgrader(course, "autograde", name)
