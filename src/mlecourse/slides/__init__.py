@@ -24,6 +24,7 @@ from pathlib import Path
 
 VENDOR = Path(__file__).parent / "vendor" / "reveal"
 SKIP_OUTLINE = ("key takeaways", "self-check", "where next", "what you will learn")
+COURSE = "Machine Learning Engineering: a foundation for building scalable ML systems"
 NOT_TAUGHT = ("book/instructor-guide",)  # pages for teachers, not for a class
 
 
@@ -132,7 +133,8 @@ def make_deck(path: Path, name: str, page: str) -> Deck | None:
     deck = Deck(name=name, title=title or name, page=page)
     tagline = next((ln.strip("* ") for ln in intro.splitlines()
                     if ln.startswith("*") and ln.endswith("*") and not ln.startswith("**")), "")
-    deck.slides.append(Slide(title=deck.title, body=f"<p><em>{inline(tagline)}</em></p>" if tagline else "",
+    subtitle = f"<p><em>{inline(tagline)}</em></p>" if tagline else ""
+    deck.slides.append(Slide(title=deck.title, body=subtitle + f"<p>{COURSE}</p>",
                              notes="Machine Learning Engineering course. "
                                    f"The page: {html.escape(page)}."))
     learn = bullets(intro)

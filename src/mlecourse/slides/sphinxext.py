@@ -4,8 +4,9 @@ Listed in ``_config.yml`` (``sphinx.extra_extensions``). On an HTML build it
 
 - writes every deck into ``<outdir>/slides/`` when the build finishes (reveal.js included);
 - adds a "Slides for this page" link at the top of each page that has a deck;
-- provides the ``{deck}`name``` role: a link to that deck, or the name as literal text when
-  the deck does not exist yet (so a plan can name decks of pages still to come).
+- provides the ``{deck}`name``` role: a link to that deck (``index``: the list of decks), or
+  the name as literal text when the deck does not exist yet (so a plan can name decks of
+  pages still to come).
 """
 
 from __future__ import annotations
@@ -39,9 +40,11 @@ def deck_role(name, rawtext, text, lineno, inliner, options=None, content=None):
     env = inliner.document.settings.env
     decks = set(_decks(env.app).values())
     name_ = text.strip()
+    if name_ == "index":
+        return [_deck_link(env.docname, "index", "all slide decks")], []
     if name_ not in decks:
         return [nodes.literal(rawtext, name_)], []
-    return [_deck_link(env.docname, name_, f"{name_} slides")], []
+    return [_deck_link(env.docname, name_, name_)], []
 
 
 def _add_page_links(app, doctree, docname) -> None:
