@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -122,8 +123,11 @@ def test_the_site_build_publishes_decks_and_links_pages_to_them(tmp_path):
     """A one-chapter book with the course's slides extension, built with warnings as errors."""
     (tmp_path / "book").mkdir()
     (tmp_path / "book" / "chapter.md").write_text(
-        "# A chapter\n\n## Key takeaways\n\n- One point.\n\n## Self-check\n\n"
+        "# A chapter\n\n![A plot](plot.png)\n\n*The caption.*\n\n"
+        "## Key takeaways\n\n- One point.\n\n## Self-check\n\n"
         "1. A question?\n\n   ```{dropdown} Answer\n   An answer.\n   ```\n")
+    shutil.copy(ROOT / "src" / "mlecourse" / "slides" / "vendor" / "reveal" / "LICENSE",
+                tmp_path / "book" / "plot.png")  # any file: Sphinx copies it as the image
     (tmp_path / "book" / "guide.md").write_text(
         "# Guide\n\nDecks: {deck}`chapter` and {deck}`not-written-yet`.\n")
     (tmp_path / "_toc.yml").write_text(
@@ -141,17 +145,55 @@ def test_the_site_build_publishes_decks_and_links_pages_to_them(tmp_path):
     assert (html / "slides" / "reveal" / "reveal.js").exists()
     chapter = (html / "book" / "chapter.html").read_text()
     assert 'href="../slides/chapter.html">Slides for this page</a>' in chapter
+    deck = (html / "slides" / "chapter.html").read_text()
+    assert 'src="img/chapter-1.png"' in deck and "The caption." in deck
+    assert (html / "slides" / "img" / "chapter-1.png").exists()
     guide = (html / "book" / "guide.html").read_text()
     assert 'href="../slides/chapter.html">chapter</a>' in guide
     assert "not-written-yet" in guide and "slides/not-written-yet" not in guide
+
+
+def test_decks_show_the_figures_of_the_built_page_with_their_captions(tmp_path):
+    site = tmp_path / "site"
+    (site / "book").mkdir(parents=True)
+    (site / "_images").mkdir()
+    (site / "_images" / "abc.png").write_bytes(b"\x89PNG fake")
+    (site / "book" / "chapter.html").write_text(
+        '<div><img alt="x" src="../_images/abc.png" />\n</div>\n</div>\n'
+        '<p><em>Adoption &amp; barriers</em> <span>[IBM, 2022]</span></p>'
+        '<img alt="gone" src="../_images/missing.png" />')
+    deck = _deck(tmp_path)
+    slides.add_figures(deck, site, tmp_path / "out")
+    figures = [s for s in deck.slides if 'class="figure"' in s.body]
+    assert len(figures) == 1  # the missing image is skipped
+    assert 'src="img/chapter-1.png"' in figures[0].body
+    assert "Adoption &amp; barriers [IBM, 2022]" in figures[0].body  # the caption keeps its citation
+    assert (tmp_path / "out" / "img" / "chapter-1.png").read_bytes() == b"\x89PNG fake"
+    titles = [s.title for s in deck.slides]
+    assert titles.index("") == titles.index("Key takeaways") - 1
 
 
 # --- in the browser ---------------------------------------------------------------------------
 
 @pytest.fixture(scope="module")
 def deck_site(tmp_path_factory):
+    """Every deck of the course; the introduction's with a figure from a (fake) built site."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    site = tmp_path_factory.mktemp("site")
+    (site / "_images").mkdir()
+    (site / "book").mkdir()
+    fig, ax = plt.subplots(figsize=(4, 3))
+    ax.plot([0, 1, 2], [2, 1, 3])
+    fig.savefig(site / "_images" / "fig.png")
+    plt.close(fig)
+    (site / "book" / "introduction.html").write_text(
+        '<img alt="f" src="../_images/fig.png" />\n<p><em>A line.</em></p>')
     out = tmp_path_factory.mktemp("slides")
-    return out, slides.build(ROOT, out)
+    return out, slides.build(ROOT, out, site=site)
 
 
 @pytest.mark.browser
@@ -172,6 +214,11 @@ def test_every_deck_steps_through_offline_without_errors(deck_site, serve, offli
             seen += 1
             assert seen <= total, f"{deck.name}: stepped past the last slide"
         assert seen == total, deck.name
+        images = offline_page.evaluate(
+            "[...document.querySelectorAll('img.figure')].map(i => i.naturalWidth)")
+        assert all(w > 0 for w in images), deck.name
+        if deck.name == "introduction":
+            assert images, "the introduction deck lost its figure"
         # The speaker notes plugin is loaded (notes open with S in a presenter window).
         assert offline_page.evaluate("Reveal.hasPlugin('notes')"), deck.name
     assert errors == []

@@ -3,7 +3,9 @@
 A deck is made from the page's own text, so it never drifts from the book: the title, what the
 learner will learn, an outline of the sections, the key takeaways, and each self-check question
 as a prompt for the class with its answer in the speaker notes. Decks are text-only for now
-(the book's figures are not drawn into them).
+Figures: when the site has been built, each deck also shows the figures of its page as the
+book drew them (the images in ``_build/html/_images``, with their captions); without a built
+site the decks are text-only.
 
 Sources are discovered at run time: every page of ``_toc.yml`` under ``book/`` or
 ``notebooks/`` that has a "Key takeaways" or "Self-check" section gets a deck named after the
@@ -209,7 +211,8 @@ PAGE = """<!DOCTYPE html>
 <link rel="stylesheet" href="reveal/reveal.css">
 <link rel="stylesheet" href="reveal/theme/white.css">
 <style>.reveal ul {{ font-size: 0.8em; }} .reveal p {{ font-size: 0.9em; }}
-.reveal h2 {{ font-size: 1.4em; }} .reveal .cite {{ font-size: 0.6em; }}</style>
+.reveal h2 {{ font-size: 1.4em; }} .reveal img.figure {{ max-height: 560px; margin: 0; }}
+.reveal p.caption {{ font-size: 0.5em; }}</style>
 </head>
 <body>
 <div class="reveal"><div class="slides">
@@ -228,7 +231,8 @@ def render(deck: Deck) -> str:
     parts = []
     for s in deck.slides:
         notes = f'\n<aside class="notes">{s.notes}</aside>' if s.notes else ""
-        parts.append(f"<section>\n<h2>{inline(s.title)}</h2>\n{s.body}{notes}\n</section>")
+        heading = f"<h2>{inline(s.title)}</h2>\n" if s.title else ""
+        parts.append(f"<section>\n{heading}{s.body}{notes}\n</section>")
     return PAGE.format(title=html.escape(deck.title), slides="\n".join(parts))
 
 
@@ -241,8 +245,46 @@ def render_index(decks: list[Deck]) -> str:
             "</body></html>\n")
 
 
-def build(repo: Path, out: Path) -> list[Path]:
-    """Write every deck, an index and the vendored reveal.js into ``out``; return the decks."""
+_IMG = re.compile(r'<img alt="[^"]*" src="((?:\.\./)*_images/[^"]+\.(?:png|svg|jpg))"[^>]*>'
+                  r'(?:\s*</div>)*\s*(?:<p>(.*?)</p>)?', re.S)
+
+
+def site_figures(page_html: Path) -> list[tuple[Path, str]]:
+    """The figures of a built page: each image file and the caption paragraph under it."""
+    text = Path(page_html).read_text(encoding="utf-8")
+    found = []
+    for match in _IMG.finditer(text):
+        caption = re.sub(r"<[^>]+>", "", match.group(2) or "")
+        found.append(((page_html.parent / match.group(1)).resolve(), html.unescape(" ".join(caption.split()))))
+    return found
+
+
+def add_figures(deck: Deck, site: Path, out: Path) -> None:
+    """Insert a slide per figure of the deck's built page (before the takeaways)."""
+    page = Path(site) / deck.page
+    if not page.exists():
+        return
+    figures = []
+    for n, (image, caption) in enumerate(site_figures(page), start=1):
+        if not image.exists():
+            continue
+        target = Path(out) / "img" / f"{deck.name}-{n}{image.suffix}"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(image, target)
+        body = (f'<img class="figure" src="img/{html.escape(target.name)}" alt="{html.escape(caption)}">'
+                + (f'<p class="caption">{html.escape(caption)}</p>' if caption else ""))
+        figures.append(Slide("", body, "The figure as the book draws it; the page has "
+                                             "the code behind it."))
+    at = next((i for i, s in enumerate(deck.slides) if s.title == "Key takeaways"),
+              len(deck.slides) - 1)
+    deck.slides[at:at] = figures
+
+
+def build(repo: Path, out: Path, site: Path | None = None) -> list[Path]:
+    """Write every deck, an index and the vendored reveal.js into ``out``; return the decks.
+
+    ``site``: a built site (``_build/html``) whose figures the decks show.
+    """
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     if (out / "reveal").exists():
@@ -251,6 +293,8 @@ def build(repo: Path, out: Path) -> list[Path]:
     decks = discover(repo)
     written = []
     for deck in decks:
+        if site is not None:
+            add_figures(deck, site, out)
         target = out / f"{deck.name}.html"
         target.write_text(render(deck), encoding="utf-8")
         written.append(target)

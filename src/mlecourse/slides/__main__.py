@@ -44,11 +44,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repo", default=".", help="the course repository (default: .)")
     parser.add_argument("--out", default="_build/html/slides",
                         help="where to write the decks (default: _build/html/slides)")
+    parser.add_argument("--site", default="_build/html",
+                        help="a built site whose figures the decks show, if it exists "
+                             "(default: _build/html)")
     parser.add_argument("--pdf", action="store_true",
                         help="also print a PDF handout of each deck with headless Chromium")
     args = parser.parse_args(argv)
     try:
-        decks = build(Path(args.repo), Path(args.out))
+        site = Path(args.site)
+        decks = build(Path(args.repo), Path(args.out), site=site if site.is_dir() else None)
         for deck in decks:
             print(f"wrote {deck}")
         if args.pdf:

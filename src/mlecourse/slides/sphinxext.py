@@ -64,7 +64,7 @@ def _add_page_links(app, doctree, docname) -> None:
 def _write_decks(app, exception) -> None:
     if exception is not None or app.builder.format != "html":
         return
-    slides.build(Path(app.srcdir), Path(app.outdir) / "slides")
+    slides.build(Path(app.srcdir), Path(app.outdir) / "slides", site=Path(app.outdir))
 
 
 def setup(app):
