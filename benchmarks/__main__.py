@@ -23,9 +23,10 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOK_BUDGET = 10.0
-# The issue-22 target is 10 s each; these are the agreed exceptions.
-NOTEBOOK_BUDGETS = {"cost-and-scale.ipynb": 30.0, "monitoring.ipynb": 15.0,
-                    "deployment.ipynb": 15.0}
+# The issue-22 target is 10 s each; the hands-on notebooks of part 3 were specified at 15 s
+# and cost-and-scale at 30 s.
+NOTEBOOK_BUDGETS = {"cost-and-scale.ipynb": 30.0, **{f"{name}.ipynb": 15.0 for name in (
+    "reproducibility", "deployment", "monitoring", "ways-of-working", "cost-hot-spot")}}
 CLEAN_BUILD_BUDGET = 120.0
 REBUILD_BUDGET = 2.0
 

@@ -9,6 +9,7 @@ from importlib import resources
 import pytest
 
 from mlecourse import cli
+from mlecourse.scorecard.rubric import load_rubric
 from mlecourse.scorecard.assessment import (
     compare_assessments,
     load_assessment,
@@ -31,7 +32,7 @@ def test_new_assessment_has_the_interchange_fields():
     a = new_assessment("mle-maturity", {"testing.data": 1, "versioning.code": 2.0},
                        notes={"testing.data": "checked by hand"}, created=CREATED)
     assert a["format"] == "mlecourse-assessment" and a["format_version"] == 1
-    assert a["rubric"] == {"id": "mle-maturity", "version": "1.0.0"}
+    assert a["rubric"] == {"id": "mle-maturity", "version": load_rubric("mle-maturity").version}
     assert list(a["answers"].items()) == [("versioning.code", 2), ("testing.data", 1)]  # rubric order
     assert isinstance(a["answers"]["versioning.code"], int)
     assert a["notes"] == {"testing.data": "checked by hand"}
@@ -76,19 +77,26 @@ def _bad(mutate):
 @pytest.mark.parametrize("mutate, message", [
     (lambda a: a.update(format="something-else"), "field 'format'"),
     (lambda a: a.update(format_version=2), "field 'format_version'"),
-    (lambda a: a.update(extra=1), "unknown field"),
+    (lambda a: a.update(extra=1), "field 'extra' is not a known field"),
     (lambda a: a["rubric"].update(id="ml-test-score"), "assessment for rubric 'ml-test-score', not 'mle-maturity'"),
     (lambda a: a["rubric"].update(version="2.0.0"), "incompatible"),
     (lambda a: a["answers"].update({"versioning.cod": 1}), "unknown cell 'versioning.cod'"),
     (lambda a: a["answers"].update({"versioning.code": 4}), "out of range"),
-    (lambda a: a["answers"].update({"versioning.code": 0}), "out of range"),
+    (lambda a: a["answers"].update({"versioning.code": -1}), "out of range"),
+    (lambda a: a["answers"].update({"versioning.code": 2.0000000000001}), "out of range"),
+    (lambda a: a["answers"].update({"versioning.code": 0.5}), "out of range"),
     (lambda a: a["answers"].update({"versioning.code": "2"}), "must be a number"),
     (lambda a: a["answers"].update({"versioning.code": True}), "must be a number"),
     (lambda a: a.update(answers=[1, 2]), "field 'answers'"),
     (lambda a: a["notes"].update({"versioning.code": 3}), "must be text"),
     (lambda a: a["notes"].update({"nope.code": "x"}), "unknown cell 'nope.code'"),
-    (lambda a: a.update(evidence={"versioning.code": [{"path": "x"}]}), "'signal'"),
-    (lambda a: a.update(prefilled=["nope"]), "field 'prefilled'"),
+    (lambda a: a.update(evidence={"versioning.code": [{"path": "x"}]}), '["signal"]\' is missing'),
+    (lambda a: a.update(evidence={"versioning.code": [42, None]}),
+     "field 'evidence[\"versioning.code\"][0]' must be a JSON object"),
+    (lambda a: a.update(prefilled=["nope"]), "field 'prefilled"),
+    (lambda a: a.update(prefilled=["nope.code"]), "field 'prefilled' has unknown cell"),
+    (lambda a: a["rubric"].update(id="../../../../etc/passwd"), "not a path"),
+    (lambda a: a.update(created="2026-02-30"), "not a real date"),
     (lambda a: a.update(created="yesterday"), "field 'created'"),
 ])
 def test_bad_assessments_are_refused_with_a_clear_message(mutate, message):
@@ -147,7 +155,7 @@ def test_cli_score_text(tmp_path, capsys):
     path = _write_fixture(tmp_path, "mle-maturity-full")
     assert cli.main(["score", str(path)]) == 0
     out = capsys.readouterr().out
-    assert "Overall          1.9" in out
+    assert "Overall (mean)     1.9" in out and "Weakest principle  1.0  (Reproducibility)" in out
     assert "Monitoring (3.0) is ahead of its foundation Reproducibility (1.0)" in out
     assert out.index("1. Versioning, Data (level 1)") < out.index("2. Testing, Data (level 1)")
 
@@ -171,3 +179,60 @@ def test_cli_score_bad_input_is_one_line_and_exit_2(tmp_path, capsys):
     good = _write_fixture(tmp_path, "mle-maturity-full")
     assert cli.main(["score", str(good), "--rubric", "ml-test-score"]) == 2
     assert "assessment for rubric 'mle-maturity'" in capsys.readouterr().err
+
+
+# ------------------------------------------------------------------ the shared validation cases
+# The same file drives the page's validator in tests/test_scorecard_page.py.
+
+def _cases() -> list[dict]:
+    return _fixture("validation-cases")["cases"]
+
+
+def case_bytes(case: dict) -> bytes:
+    """The raw file of a validation case."""
+    import base64
+
+    if "text_base64" in case:
+        return base64.b64decode(case["text_base64"])
+    return json.dumps(case["data"], ensure_ascii=False).encode("utf-8")
+
+
+def test_the_cases_cover_both_outcomes_and_the_issue_s_examples():
+    names = {c["name"] for c in _cases()}
+    assert {"evidence-42-null", "level-almost-2", "created-yesterday", "utf16-file"} <= names
+    assert sum(c["valid"] for c in _cases()) >= 5 and sum(not c["valid"] for c in _cases()) >= 20
+
+
+@pytest.mark.parametrize("case", _cases(), ids=lambda c: c["name"])
+def test_python_agrees_with_the_shared_validation_cases(case):
+    if case["valid"]:
+        assert parse_assessment(case_bytes(case), case.get("rubric"), source="case.json")
+        return
+    with pytest.raises(ValueError) as info:
+        parse_assessment(case_bytes(case), case.get("rubric"), source="case.json")
+    message = str(info.value)
+    assert message.startswith("case.json: ") and "\n" not in message
+    if "field" in case:
+        assert f"field '{case['field']}'" in message
+    wanted = case.get("message_any", [case.get("message")])
+    assert any(m in message for m in wanted), message
+
+
+def test_the_schema_is_a_valid_draft_2020_12_schema_and_ships_with_the_package():
+    from jsonschema import Draft202012Validator
+
+    from mlecourse.scorecard.assessment import assessment_schema
+
+    Draft202012Validator.check_schema(assessment_schema())
+    text = (resources.files("mlecourse.scorecard") / "assessment.schema.json").read_text("utf-8")
+    assert json.loads(text)["x-max-bytes"] == 2_000_000
+
+
+def test_importing_the_package_does_not_import_jsonschema():
+    import subprocess
+    import sys
+
+    code = ("import sys, mlecourse.scorecard.assessment, mlecourse.cli; "
+            "print('jsonschema' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"

@@ -364,26 +364,102 @@ def _weak_test(model, batch):  # "not higher" passes on a model that ignores inc
     assert (after <= before).all()
 
 
-def _backwards_test(model, batch):
+def _as_learner_code(source: str, name: str):
+    """Compile like a notebook cell: pytest does not rewrite these asserts (no message)."""
+    namespace: dict = {}
+    exec(compile(source, "<notebook cell>", "exec"), namespace)
+    return namespace[name]
+
+
+_backwards_test = _as_learner_code('''
+def backwards(model, batch):
     before = model.predict_proba(batch)[:, 1]
     after = model.predict_proba(batch.assign(income=batch["income"] * 1.5))[:, 1]
     assert (after > before).mean() > 0.5
+''', "backwards")
 
 
-def test_exercise_schema_checks_explain_mistakes():
-    from mlecourse.exercises.testing import check_schema, null_batch, unknown_category_batch
+def _income_only_schema():  # the answer the issue found "Well done" for
+    return pa.DataFrameSchema({"income": pa.Column(float, pa.Check.in_range(0, 1000))})
+
+
+def _no_region_schema():
+    return pa.DataFrameSchema({
+        "income": pa.Column(float, pa.Check.in_range(0, 1000)),
+        "loan_amount": pa.Column(float, nullable=False),
+    })
+
+
+def _any_change_test(model, batch):  # "the risk moves" without a direction
+    before = model.predict_proba(batch)[:, 1]
+    after = model.predict_proba(batch.assign(income=batch["income"] * 1.5))[:, 1]
+    assert abs((after - before).mean()) > 0.005, "the risk does not move"
+
+
+def _package_test(model, batch):
+    assert directional_test(model, batch).passed
+
+
+def _vandal_test(model, batch):
+    model.named_steps["clf"].coef_[:] = 0
+    _good_test(model, batch)
+
+
+def _batch_test(model, batch):
+    whole = model.predict_proba(batch)[:, 1]
+    half = len(batch) // 2
+    parts = np.concatenate([model.predict_proba(batch.iloc[:half])[:, 1],
+                            model.predict_proba(batch.iloc[half:])[:, 1]])
+    assert np.allclose(whole, parts, rtol=0, atol=1e-9), "scores depend on the batch"
+
+
+def _shuffle_test(model, batch):  # reordering keeps the batch mean: cannot catch the fault
+    order = np.random.default_rng(0).permutation(len(batch))
+    assert np.allclose(model.predict_proba(batch)[order, 1],
+                       model.predict_proba(batch.iloc[order])[:, 1]), "order matters"
+
+
+_exact_test = _as_learner_code('''
+import numpy as np
+def exact(model, batch):  # no tolerance: fails on rounding
+    whole = model.predict_proba(batch)[:20, 1]
+    alone = np.array([model.predict_proba(batch.iloc[[i]])[0, 1] for i in range(20)])
+    assert (whole == alone).all()
+''', "exact")
+
+
+def test_exercise_batch_challenge_explains_mistakes(capsys):
+    from mlecourse.exercises.testing import check_batch_test
+
+    check_batch_test(_batch_test)
+    check_batch_test(_batch_test, variant=2)
+    assert capsys.readouterr().out.count("Well done") == 2
+    for test, message in [
+        (_shuffle_test, "passed on the suspect model.*Shuffling"),
+        (_good_test, "passed on"),
+        (_exact_test, "failed on the good model.*no message.*tolerance"),
+    ]:
+        with pytest.raises(AssertionError, match=message):
+            check_batch_test(test)
+
+
+def test_exercise_schema_checks_explain_mistakes(capsys):
+    from mlecourse.exercises.testing import check_schema
+    from mlecourse.principles.checks import loan_schema
 
     check_schema(_good_schema)
-    check_schema(_good_schema, null_batch(), "the batch with missing values")
-    check_schema(_good_schema, unknown_category_batch(), "the batch with an unknown region")
-    with pytest.raises(AssertionError, match="euros"):
-        check_schema(_loose_schema)
-    with pytest.raises(AssertionError, match="rejects the clean batch"):
-        check_schema(_strict_schema)
-    with pytest.raises(AssertionError, match="DataFrameSchema"):
-        check_schema(lambda: {"income": float})
-    with pytest.raises(AssertionError, match="missing values"):
-        check_schema(_loose_schema, null_batch(), "the batch with missing values")
+    check_schema(_good_schema, variant=1)
+    assert capsys.readouterr().out.count("Well done") == 2
+    for schema, message in [
+        (_loose_schema, "accepted the broken batch.*euros"),
+        (_strict_schema, "rejects the clean batch"),
+        (lambda: {"income": float}, "DataFrameSchema"),
+        (_income_only_schema, "accepted a batch with missing loan amounts"),
+        (_no_region_schema, "accepted a batch with the region 'north-east'"),
+        (loan_schema, "package's own loan_schema"),
+    ]:
+        with pytest.raises(AssertionError, match=message):
+            check_schema(schema)
 
 
 def test_exercise_behavioural_checks_explain_mistakes():
@@ -394,13 +470,23 @@ def test_exercise_behavioural_checks_explain_mistakes():
     )
 
     check_behavioural_test(_good_test)
-    check_behavioural_test(_good_test, reversed_income_model(), "the reversed model")
+    check_behavioural_test(_good_test, variant=1)
     with pytest.raises(AssertionError, match="passed on the faulty model"):
         check_behavioural_test(_weak_test)
-    with pytest.raises(AssertionError, match="failed on the good model"):
+    with pytest.raises(AssertionError, match="failed on the good model.*no message"):
         check_behavioural_test(_backwards_test)
-    with pytest.raises(AssertionError, match="crashed"):
+    with pytest.raises(AssertionError, match="raised KeyError"):
         check_behavioural_test(lambda model, batch: model.predict(batch["nope"]))
+    with pytest.raises(AssertionError, match="passed on a model whose risk rises with income"):
+        check_behavioural_test(_any_change_test)
+    with pytest.raises(AssertionError, match="package's own directional_test"):
+        check_behavioural_test(_package_test)
+    # A learner test that damages the model it is given damages a copy only.
+    with pytest.raises(AssertionError, match="failed on the good model"):
+        check_behavioural_test(_vandal_test)
+    check_behavioural_test(_good_test)
+    data = exercise_data()
+    assert data.good is not exercise_data().good
     # The material is what the exercise says it is.
     data = exercise_data()
     assert validate_batch(data.clean).ok

@@ -98,13 +98,14 @@ def test_text_format_is_a_table_of_every_cell(tmp_path, capsys):
     assert rows[0].split()[:3] == ["Versioning", "Code", "1"]
     assert rows[3].split()[:3] == ["Testing", "Code", "2"]
     assert "ci-tests (.github/workflows/ci.yml:5)" in rows[3]
-    assert "Suggested overall:" in out
+    assert "Suggested overall:" in out and ", weakest principle " in out
 
 
 def test_markdown_format_suits_a_pull_request(tmp_path, capsys):
     code, out, _ = run(capsys, "assess", str(small_repo(tmp_path)), "--format", "markdown")
     assert code == 0
     assert out.startswith("### MLE maturity scorecard: evidence from `")
+    assert "Suggested overall **" in out and "weakest principle **" in out
     assert "| Principle | Aspect | Level | Evidence |" in out
     assert "| Testing | Code | 2 | `tests` tests/test_train.py" in out
     assert out.count("\n| ") == 19  # header + 18 cells (separator starts with "|---")

@@ -170,7 +170,7 @@ def test_cost_example_is_computed_and_scaled(capsys):
     assert total > 100_000, "the scaled example should show a large bill"
     assert f"{total:,.0f}" in out, "the total the text relies on is printed"
     assert "1,014" in out  # the single inefficiency is still shown, honestly small
-    assert "The cost-and-scale notebook measures this on the running example." in section
+    assert "[cost-and-scale notebook](../notebooks/cost-and-scale.ipynb) measures this" in section
 
 
 # --- 11 and 13: Bridging the gap --------------------------------------------------------------
@@ -236,10 +236,7 @@ def test_reading_list_adds_free_courses_marked_beyond_the_talk():
 DISTRIBUTIONS = {"sklearn": "scikit-learn", "yaml": "pyyaml", "IPython": "ipykernel",
                  "coverage": "pytest-cov", "prometheus_client": "prometheus-client",
                  "dask": "dask[dataframe]"}
-STANDARD = {"__future__", "importlib", "json", "tempfile", "pathlib", "shutil", "os", "math",
-            "io", "sys", "time", "re", "warnings", "subprocess", "contextlib", "functools",
-            "itertools", "collections", "dataclasses", "typing", "signal", "socket", "threading",
-            "textwrap", "random", "datetime", "string", "hashlib", "uuid", "platform", "asyncio"}
+STANDARD = set(sys.stdlib_module_names)
 
 
 def _notebook_imports() -> set[str]:

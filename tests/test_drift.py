@@ -307,7 +307,13 @@ def test_policy_needs_the_target_column(baseline):
 
 
 def _good_psi(reference, current, bins=10, eps=1e-4):
-    return psi_numeric(np.asarray(reference, float), np.asarray(current, float), bins, eps)
+    # The learner's own NumPy version (the check refuses the package's psi_numeric).
+    reference, current = np.asarray(reference, float), np.asarray(current, float)
+    edges = np.quantile(reference, np.linspace(0, 1, bins + 1)[1:-1])
+    r = np.bincount(np.searchsorted(edges, reference, side="right"), minlength=bins)
+    c = np.bincount(np.searchsorted(edges, current, side="right"), minlength=bins)
+    r, c = np.maximum(r / r.sum(), eps), np.maximum(c / c.sum(), eps)
+    return float(np.sum((c - r) * np.log(c / r)))
 
 
 def _histogram_psi(reference, current, bins=10, eps=1e-4):
@@ -334,6 +340,13 @@ def _no_eps_psi(reference, current, bins=10, eps=1e-4):
         return float(np.sum((c - r) * np.log(c / r)))
 
 
+class _Liar(float):
+    def __eq__(self, other):
+        return True
+
+    __hash__ = float.__hash__
+
+
 @pytest.mark.parametrize(
     "impl, words",
     [
@@ -344,6 +357,12 @@ def _no_eps_psi(reference, current, bins=10, eps=1e-4):
         (lambda r, c, bins=10, eps=1e-4: np.array([_good_psi(r, c, bins, eps)]), "one number"),
         (lambda r, c, bins=10, eps=1e-4: "0.1", "number"),
         (_no_eps_psi, "eps"),
+        (lambda r, c, bins=10, eps=1e-4: _good_psi(r, c), "bins=5 was asked"),
+        (lambda r, c, bins=10, eps=1e-4: _good_psi(r, c, bins), "eps=0.001 was asked"),
+        (lambda r, c, bins=10, eps=1e-4: -_good_psi(r, c, bins, eps), "sign is flipped"),
+        (lambda r, c, bins=10, eps=1e-4: float("nan"), "nan"),
+        (lambda r, c, bins=10, eps=1e-4: psi_numeric(r, c, bins, eps), "package's own"),
+        (lambda r, c, bins=10, eps=1e-4: _Liar(0.1), "should be 0"),  # its == lies
     ],
 )
 def test_exercise_check_psi_explains_mistakes(impl, words):
@@ -356,15 +375,44 @@ def test_exercise_check_psi_explains_mistakes(impl, words):
 def test_exercise_checks_accept_the_right_answers(capsys):
     from mlecourse.exercises.model_decay import (
         check_first_drift_month,
+        check_first_drifted_feature,
         check_psi,
         mystery_data,
     )
 
     check_psi(_good_psi)
+    check_first_drift_month(_first_drift_month)
+    check_first_drifted_feature(_first_drifted_feature)
+    assert capsys.readouterr().out.count("Well done") == 3
+    # The data handed out are fresh copies: changing one changes no other.
     df = mystery_data()
-    table = drift_by_month(df[df["month"] < "2024-07-01"], df, numeric=["income"], categorical=[])
-    check_first_drift_month(first_alarm(table, after=pd.Timestamp("2024-06-01")))
-    assert "Well done" in capsys.readouterr().out
+    df["income"] = 0.0
+    assert mystery_data()["income"].gt(0).all()
+
+
+def _first_drift_month(df, feature="income", threshold=0.2, reference_months=6):
+    months = sorted(df["month"].unique())
+    reference = df.loc[df["month"].isin(months[:reference_months]), feature]
+    for month in months[reference_months:]:
+        if _good_psi(reference, df.loc[df["month"] == month, feature]) > threshold:
+            return pd.Timestamp(month)
+    return None
+
+
+def _first_drifted_feature(df, reference_months=6, threshold=0.05, test=None):
+    """PSI above ``threshold`` month by month; ``test(ref, cur) -> bool`` replaces PSI."""
+    numeric = ["income", "loan_amount", "term_months", "credit_history_years"]
+    months = sorted(df["month"].unique())
+    reference = df[df["month"].isin(months[:reference_months])]
+    for month in months[reference_months:]:
+        current = df[df["month"] == month]
+        for feature in numeric:
+            moved = (test(reference[feature], current[feature]) if test else
+                     _good_psi(reference[feature], current[feature]) > threshold)
+            if moved:
+                return {"feature": feature, "month": pd.Timestamp(month),
+                        "ratio": current[feature].median() / reference[feature].median()}
+    return None
 
 
 @pytest.mark.parametrize(
@@ -384,4 +432,55 @@ def test_exercise_check_first_drift_month_explains_mistakes(answer, words):
     from mlecourse.exercises.model_decay import check_first_drift_month
 
     with pytest.raises(AssertionError, match=words):
-        check_first_drift_month(answer)
+        check_first_drift_month(lambda df, **kwargs: answer)
+
+
+def _a_month_early(df, **kwargs):
+    month = _first_drift_month(df, **kwargs)
+    return None if month is None else month - pd.DateOffset(months=1)
+
+
+@pytest.mark.parametrize("function, words", [
+    (lambda df, **kwargs: pd.Timestamp("2024-10-01"), "two months later"),   # hard-coded
+    (_a_month_early, "one month too early"),
+    (lambda df, feature="income", threshold=0.2, reference_months=6:
+        _first_drift_month(df, feature, 0.2, reference_months), "return None when there is no"),
+    (lambda df, **kwargs: str(_first_drift_month(df, **kwargs)), "Timestamp"),
+])
+def test_exercise_check_first_drift_month_explains_wrong_functions(function, words):
+    from mlecourse.exercises.model_decay import check_first_drift_month
+
+    with pytest.raises(AssertionError, match=words):
+        check_first_drift_month(function)
+
+
+def _relative_change(df, reference_months=6):
+    answer = _first_drifted_feature(df, reference_months)
+    return {**answer, "ratio": answer["ratio"] - 1}
+
+
+@pytest.mark.parametrize("function, words", [
+    (lambda df, reference_months=6: _first_drifted_feature(df, threshold=0.3),
+     "'loan_amount' moved earlier"),                      # a threshold above the first drift
+    (lambda df, reference_months=6: {"feature": "loan_amount",
+                                     "month": pd.Timestamp("2024-08-01"), "ratio": 1.5},
+     "data set 2 says 'loan_amount'"),                    # hard-coded from data set 1
+    (_relative_change, "relative change"),
+    (lambda df, reference_months=6: tuple(_first_drifted_feature(df).values()), "dict"),
+    (lambda df, reference_months=6: {**_first_drifted_feature(df), "ratio": float("inf")},
+     "infinite"),
+])
+def test_exercise_check_first_drifted_feature_explains_mistakes(function, words):
+    from mlecourse.exercises.model_decay import check_first_drifted_feature
+
+    with pytest.raises(AssertionError, match=words):
+        check_first_drifted_feature(function)
+
+
+def test_exercise_challenge_accepts_another_defensible_method():
+    from scipy.stats import ks_2samp
+
+    from mlecourse.exercises.model_decay import check_first_drifted_feature
+
+    check_first_drifted_feature(lambda df, reference_months=6: _first_drifted_feature(
+        df, reference_months, test=lambda r, c: ks_2samp(r, c).pvalue < 1e-6))

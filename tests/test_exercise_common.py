@@ -86,3 +86,15 @@ def test_fresh_copies_are_independent():
     copy = common.fresh(data)
     copy["a"].append(3)
     assert data == {"a": [1, 2]}
+
+
+def test_call_expecting_hands_back_the_expected_error_only():
+    def empty(_):
+        raise ValueError("empty batch")
+    caught = common.call_expecting(empty, [], error=ValueError, what="f([])")
+    assert isinstance(caught, ValueError) and str(caught) == "empty batch"
+    assert common.call_expecting(len, [], error=ValueError, what="len([])") is None
+    with pytest.raises(CheckFailed, match=r"f\(\[\]\) raised ZeroDivisionError"):
+        common.call_expecting(lambda _: 1 / 0, [], error=ValueError, what="f([])")
+    with pytest.raises(CheckFailed, match="did not finish"):
+        common.call_expecting(lambda: time.sleep(5), error=ValueError, what="slow()", seconds=0.2)

@@ -28,8 +28,9 @@ def test_mle_maturity_is_six_principles_by_three_aspects():
     assert [g.id for g in r.groups] == PRINCIPLES
     assert [it.id for it in r.items] == ASPECTS
     assert [it.name for it in r.items] == ["Code", "Model", "Data"]
-    assert r.level_values == [1, 2, 3]
-    assert [lv.name for lv in r.levels] == ["Manual", "Automated", "Continuous"]
+    # 0 "not in place" is the course's addition; 1-3 is the talk's scale, unchanged
+    assert r.level_values == [0, 1, 2, 3]
+    assert [lv.name for lv in r.levels] == ["Not in place", "Manual", "Automated", "Continuous"]
     assert r.cell_ids == [f"{p}.{a}" for p in PRINCIPLES for a in ASPECTS]
     assert r.group("reproducibility").depends_on == ("versioning", "testing")
     assert r.group("monitoring").depends_on == ("reproducibility", "deployment")
@@ -39,12 +40,15 @@ def test_every_maturity_cell_has_question_descriptors_next_steps_and_sources():
     r = load_rubric("mle-maturity")
     for cid, cell in r.cells.items():
         assert cell.question.strip(), cid
-        assert set(cell.levels) == {1, 2, 3}, cid
-        # each level has its own descriptor, not the generic one
+        assert set(cell.levels) == {0, 1, 2, 3}, cid
+        # each level 1-3 has its own descriptor, not the generic one; 0 uses the generic one
         assert len({cell.levels[1], cell.levels[2], cell.levels[3]}) == 3, cid
         assert all(cell.levels[v] != r.level(v).description for v in (1, 2, 3)), cid
-        assert set(cell.next) == {1, 2}, cid
-        assert cell.next[1] != cell.next[2], cid
+        assert cell.levels[0] == r.level(0).description, cid
+        assert set(cell.next) == {0, 1, 2}, cid
+        assert len({cell.next[0], cell.next[1], cell.next[2]}) == 3, cid
+        # the step from 0 leads to this cell's own level 1
+        assert cell.levels[1][1:] in cell.next[0], cid
         assert cell.references, cid
         assert all(ref["source"] in r.sources for ref in cell.references), cid
 
@@ -100,7 +104,7 @@ def test_a_third_rubric_file_works_without_code_changes(tmp_path):
     assert r.id == "tiny-rubric" and r.cell_ids == ["docs.readme", "ci.readme"]
     assert r.cells["docs.readme"].levels == {1: "Not yet.", 2: "Done."}
     result = score(r, {"docs.readme": 1, "ci.readme": 2})
-    assert result.display == {"docs": "1.0", "ci": "2.0", "overall": "1.5"}
+    assert result.display == {"docs": "1.0", "ci": "2.0", "overall": "1.5", "weakest": "1.0"}
     assert [s.text for s in result.next_steps] == ["Do it."]
 
 

@@ -41,7 +41,10 @@ def site(tmp_path_factory) -> Path:
     """Build the two scorecard pages with the course's Sphinx extension; return the HTML dir."""
     src = tmp_path_factory.mktemp("scorecard-src")
     (src / "conf.py").write_text(
-        'project = "scorecard test"\nextensions = ["myst_parser", "mlecourse.scorecard.sphinxext"]\n'
+        'project = "scorecard test"\n'
+        # sphinx_thebe as Jupyter Book loads it: its configuration script must appear once
+        'extensions = ["myst_parser", "sphinx_thebe", "mlecourse.scorecard.sphinxext"]\n'
+        'thebe_config = {}\n'
         'html_theme = "alabaster"\nsuppress_warnings = ["myst.xref_missing"]\n',
         encoding="utf-8")
     for name in ("mle-maturity", "ml-test-score"):
@@ -89,9 +92,10 @@ def _parse(path: Path) -> _Inputs:
 def test_maturity_page_follows_the_html_contract(site):
     p = _parse(site / "mle-maturity.html")
     assert [f["data-mle-scorecard"] for f in p.forms] == ["mle-maturity"]
-    assert p.radios == {f"{g}.{a}": ["1", "2", "3"] for g in PRINCIPLES
+    # "0 · Not in place" comes from the rubric file, in every maturity cell
+    assert p.radios == {f"{g}.{a}": ["0", "1", "2", "3"] for g in PRINCIPLES
                         for a in ("code", "model", "data")}
-    assert set(p.scores) == set(PRINCIPLES) | {"overall"}
+    assert set(p.scores) == set(PRINCIPLES) | {"overall", "weakest"}
     assert any("_static/scorecard.js" in s for s in p.scripts)
     text = (site / "mle-maturity.html").read_text(encoding="utf-8")
     assert "data-mle-next" in text
@@ -164,7 +168,7 @@ def _import(page, data, name: str = "assessment.json") -> None:
 @pytest.mark.browser
 def test_empty_page_shows_dashes_and_makes_no_outside_requests(site, serve, offline_page):
     _open(offline_page, serve, site, "mle-maturity")
-    assert _scores(offline_page) == {k: "–" for k in PRINCIPLES + ["overall"]}
+    assert _scores(offline_page) == {k: "–" for k in PRINCIPLES + ["overall", "weakest"]}
     assert _next(offline_page) == []
     assert offline_page.blocked_requests == []
 
@@ -285,7 +289,7 @@ BAD_IMPORTS = {
                      "assessment for rubric 'ml-test-score', not 'mle-maturity'"),
     "unknown-cell": (_with(answers={"versioning.cod": 1}), "unknown cell 'versioning.cod'"),
     "out-of-range": (_with(answers={"versioning.code": 4}), "out of range"),
-    "string-level": (_with(answers={"versioning.code": "2"}), "out of range"),
+    "string-level": (_with(answers={"versioning.code": "2"}), "must be a number or null"),
 }
 
 
@@ -357,6 +361,7 @@ def test_shared_link_carries_the_answers_to_a_fresh_browser(site, serve, offline
         other.goto(_link(base, evil))
         other.reload()
         expect(other.locator("form[data-mle-ready]")).to_have_count(1)
+        other.click("[data-mle-action=confirm]")      # it would replace saved answers: asked
         assert other.evaluate("window.__pwned === undefined")
         assert "<script>window.__pwned=1</script>" in other.text_content("[data-mle-next]")
 
@@ -386,15 +391,30 @@ def test_export_writes_the_interchange_format(site, serve, offline_page, tmp_pat
 
 
 @pytest.mark.browser
-def test_reset_clears_answers_and_storage(site, serve, offline_page):
+def test_reset_asks_first_clears_answers_and_storage_and_can_be_undone(site, serve, offline_page):
     _open(offline_page, serve, site, "mle-maturity")
     _answer(offline_page, "versioning.code", 2)
+    offline_page.fill('[data-mle-note="versioning.code"]', "tagged releases")
     offline_page.click("[data-mle-action=reset]")
+    expect(offline_page.locator("[data-mle-confirm]")).to_be_visible()
+    assert "1 answer and 1 note" in offline_page.text_content("[data-mle-confirm]")
+    offline_page.click("[data-mle-action=cancel]")                 # nothing happens
+    assert _checked(offline_page) == {"versioning.code": "2"}
+    offline_page.click("[data-mle-action=reset]")
+    offline_page.click("[data-mle-action=confirm]")
     assert _checked(offline_page) == {}
     assert _scores(offline_page)["overall"] == "–"
+    assert "cleared" in offline_page.text_content("[data-mle-message]")
     offline_page.reload()
     expect(offline_page.locator("form[data-mle-ready]")).to_have_count(1)
     assert _checked(offline_page) == {}
+    offline_page.click("[data-mle-action=undo]")                   # undo survives a reload
+    assert _checked(offline_page) == {"versioning.code": "2"}
+    assert offline_page.input_value('[data-mle-note="versioning.code"]') == "tagged releases"
+    expect(offline_page.locator("[data-mle-action=undo]")).to_be_disabled()
+    offline_page.reload()
+    expect(offline_page.locator("form[data-mle-ready]")).to_have_count(1)
+    assert _checked(offline_page) == {"versioning.code": "2"}
 
 
 @pytest.mark.browser
@@ -410,3 +430,330 @@ def test_ml_test_score_page_scores_sections_final_and_band(site, serve, offline_
                       "monitoring": "2.0", "final": "2.0"}
     assert offline_page.text_content("[data-mle-band]").startswith("A first pass")
     assert offline_page.blocked_requests == []
+
+
+# ------------------------------------------------------------------ issue 19: level 0, weakest, answered
+
+
+def test_every_page_has_each_script_once(site):
+    for name in ("index", "mle-maturity", "ml-test-score"):
+        text = (site / f"{name}.html").read_text(encoding="utf-8")
+        assert text.count("const THEBE_JS_URL") == 1, name
+        assert text.count("_static/scorecard.js") == (0 if name == "index" else 1), name
+
+
+def test_inline_code_in_rubric_text_is_rendered_as_code(site):
+    text = (site / "mle-maturity.html").read_text(encoding="utf-8")
+    shown = re.sub(r"<script.*?</script>", "", text, flags=re.S)   # the rubric JSON keeps its text
+    assert "<code>dvc repro</code>" in shown and "`" not in shown
+
+
+def test_note_length_and_file_size_caps_come_from_the_schema(site):
+    from mlecourse.scorecard.assessment import max_note_length
+
+    text = (site / "mle-maturity.html").read_text(encoding="utf-8")
+    assert text.count(f'maxlength="{max_note_length()}"') == 18
+    assert '"x-max-bytes":2000000' in text            # the schema travels with the page
+
+
+@pytest.mark.browser
+def test_not_in_place_weakest_and_answered_count_on_the_page(site, serve, offline_page):
+    _open(offline_page, serve, site, "mle-maturity")
+    fx = FIXTURES["mle-maturity-not-in-place"]
+    for cell, value in fx["assessment"]["answers"].items():
+        _answer(offline_page, cell, value)
+    assert _scores(offline_page) == fx["expected"]["scores"]
+    assert _next(offline_page) == fx["expected"]["next"]          # 0 before 1
+    assert offline_page.text_content("[data-mle-answered]") == "7"
+    coverage = offline_page.locator("[data-mle-coverage]")
+    expect(coverage).to_be_visible()
+    assert coverage.text_content() == "over 7 of 18 cells"
+    assert offline_page.text_content("[data-mle-weakest-names]") == "(Monitoring)"
+    heat = offline_page.locator('[data-mle-heat="monitoring.data"]')
+    assert heat.text_content() == "0" and heat.get_attribute("data-shade") == "0"
+    for cell in load_rubric("mle-maturity").cells:                # fill the rest
+        if cell not in fx["assessment"]["answers"]:
+            _answer(offline_page, cell, 0)
+    assert offline_page.text_content("[data-mle-answered]") == "18"
+    assert coverage.text_content() == ""
+
+
+def _case_bytes(case: dict) -> bytes:
+    if "text_base64" in case:
+        return base64.b64decode(case["text_base64"])
+    return json.dumps(case["data"], ensure_ascii=False).encode("utf-8")
+
+
+def _case_rubric(case: dict) -> str:
+    if case.get("rubric"):
+        return case["rubric"]
+    data = case.get("data")
+    if isinstance(data, dict) and data.get("rubric", {}).get("id") in ("mle-maturity", "ml-test-score"):
+        return data["rubric"]["id"]
+    return "mle-maturity"
+
+
+CASES = json.loads(resources.files("mlecourse.scorecard").joinpath(
+    "fixtures", "validation-cases.json").read_text("utf-8"))["cases"]
+
+
+@pytest.mark.browser
+def test_the_page_and_python_agree_on_every_shared_validation_case(site, serve, offline_page):
+    from mlecourse.scorecard.assessment import assessment_schema, parse_assessment
+
+    _open(offline_page, serve, site, "mle-maturity")
+    payload = [{"rubric": load_rubric(_case_rubric(c)).to_dict(),
+                "bytes": list(_case_bytes(c))} for c in CASES]
+    js = offline_page.evaluate(
+        """([cases, schema]) => cases.map(c => {
+             try { const r = window.MLEScorecard.parseBytes(c.rubric, schema, new Uint8Array(c.bytes));
+                   return {ok: true, answers: r.answers}; }
+             catch (e) { return {ok: false, message: e.message}; } })""",
+        [payload, assessment_schema()])
+    for case, got in zip(CASES, js):
+        name = case["name"]
+        try:
+            py = parse_assessment(_case_bytes(case), case.get("rubric"), source="f")
+            py_ok, py_message = True, ""
+        except ValueError as exc:
+            py_ok, py_message = False, str(exc).removeprefix("f: ")
+        assert got["ok"] is case["valid"] is py_ok, (name, got, py_message)
+        if py_ok:
+            assert got["answers"] == {c: format_value(v) for c, v in py["answers"].items()}, name
+            continue
+        for message in (got["message"], py_message):
+            if "field" in case:
+                assert f"field '{case['field']}'" in message, (name, message)
+            assert any(m in message for m in case.get("message_any", [case.get("message")])), \
+                (name, message)
+        if "message_any" not in case and case["name"] not in ("not-json", "utf16-file", "nan-level"):
+            assert got["message"] == py_message, name            # the very same sentence
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("name", ["evidence-42-null", "level-almost-2", "created-yesterday",
+                                  "utf16-file"])
+def test_the_issue_s_examples_are_refused_by_the_import_button(site, serve, offline_page, name):
+    case = next(c for c in CASES if c["name"] == name)
+    _open(offline_page, serve, site, "mle-maturity")
+    _answer(offline_page, "testing.code", 1)
+    _import(offline_page, _case_bytes(case))
+    msg = offline_page.locator("[data-mle-message]")
+    expect(msg).to_contain_text("Import failed")
+    assert case["message"] in msg.text_content()
+    assert _checked(offline_page) == {"testing.code": "1"}
+
+
+def _ask_state(page) -> str:
+    return page.eval_on_selector("[data-mle-confirm]", "e => e.hidden ? 'hidden' : e.textContent")
+
+
+@pytest.mark.browser
+def test_a_link_asks_before_replacing_saved_answers_and_can_be_undone(site, serve, offline_page):
+    base = _open(offline_page, serve, site, "mle-maturity")
+    for cell, value in {"versioning.code": 2, "testing.code": 1, "deployment.code": 3}.items():
+        _answer(offline_page, cell, value)
+    offline_page.fill('[data-mle-note="testing.code"]', "pytest in CI, no coverage")
+    mine = _checked(offline_page)
+    link = _link(base, FIXTURES["mle-maturity-partial"]["assessment"])
+
+    offline_page.goto(link)                               # same page: only the hash changes
+    expect(offline_page.locator("[data-mle-confirm]")).to_be_visible()
+    assert "Replace the 3 answers and 1 note" in _ask_state(offline_page)
+    assert _checked(offline_page) == mine                 # nothing replaced while asking
+    offline_page.click("[data-mle-action=cancel]")
+    assert _checked(offline_page) == mine and "#assessment=" not in offline_page.url
+    assert "Kept the answers" in offline_page.text_content("[data-mle-message]")
+
+    offline_page.goto(_link(base, FIXTURES["mle-maturity-partial"]["assessment"]).replace(
+        "/mle-maturity.html", "/mle-maturity.html?fresh"))  # a fresh load with the link
+    expect(offline_page.locator("[data-mle-confirm]")).to_be_visible()
+    offline_page.click("[data-mle-action=confirm]")
+    linked = {c: format_value(v) for c, v in
+              FIXTURES["mle-maturity-partial"]["assessment"]["answers"].items()}
+    assert _checked(offline_page) == linked
+    assert "Undo brings back" in offline_page.text_content("[data-mle-message]")
+    offline_page.reload()                                 # undo survives a reload
+    expect(offline_page.locator("form[data-mle-ready]")).to_have_count(1)
+    assert _checked(offline_page) == linked
+    offline_page.click("[data-mle-action=undo]")
+    assert _checked(offline_page) == mine
+    assert offline_page.input_value('[data-mle-note="testing.code"]') == "pytest in CI, no coverage"
+    assert "Restored the answers you had before the shared link" in \
+        offline_page.text_content("[data-mle-message]")
+    offline_page.click("[data-mle-action=undo]")          # the undo is undoable: nothing lost
+    assert _checked(offline_page) == linked
+
+
+@pytest.mark.browser
+def test_an_import_can_be_undone(site, serve, offline_page):
+    _open(offline_page, serve, site, "mle-maturity")
+    _answer(offline_page, "ways-of-working.data", 0)
+    _import(offline_page, FIXTURES["mle-maturity-full"]["assessment"])
+    expect(offline_page.locator("[data-mle-message]")).to_contain_text("Imported")
+    assert len(_checked(offline_page)) == 18
+    offline_page.click("[data-mle-action=undo]")
+    assert _checked(offline_page) == {"ways-of-working.data": "0"}
+
+
+@pytest.mark.browser
+def test_every_failed_save_is_shown(site, serve, offline_page):
+    _open(offline_page, serve, site, "mle-maturity")
+    offline_page.evaluate("""() => { Storage.prototype.setItem = function () {
+        throw new DOMException('The quota has been exceeded.', 'QuotaExceededError'); }; }""")
+    _answer(offline_page, "versioning.code", 2)
+    msg = offline_page.locator("[data-mle-message]")
+    expect(msg).to_contain_text("could not be saved in this browser (QuotaExceededError")
+    assert "mle-error" in msg.get_attribute("class")
+    _import(offline_page, FIXTURES["mle-maturity-full"]["assessment"])
+    expect(msg).to_contain_text("Imported")
+    assert "could not be saved" in msg.text_content()
+    offline_page.fill('[data-mle-note="testing.code"]', "x")
+    assert "could not be saved" in msg.text_content()
+
+
+@pytest.mark.browser
+def test_blocked_storage_is_shown_when_the_page_opens(site, serve, offline_page):
+    offline_page.add_init_script("""Object.defineProperty(window, 'localStorage', {
+        get() { throw new DOMException('blocked', 'SecurityError'); } });""")
+    _open(offline_page, serve, site, "mle-maturity")
+    assert "could not be saved in this browser (SecurityError" in \
+        offline_page.text_content("[data-mle-message]")
+    _answer(offline_page, "versioning.code", 3)          # the page still scores
+    assert _scores(offline_page)["overall"] == "3.0"
+
+
+@pytest.mark.browser
+def test_a_file_over_the_size_cap_is_refused_without_reading_it(site, serve, offline_page):
+    _open(offline_page, serve, site, "mle-maturity")
+    data = _valid()
+    data["notes"] = {"versioning.code": "x" * 6_000_000}
+    _import(offline_page, data)
+    msg = offline_page.locator("[data-mle-message]")
+    expect(msg).to_contain_text("Import failed: the file is 6,")
+    assert "at most 2,000,000" in msg.text_content()
+    assert _checked(offline_page) == {}
+
+
+@pytest.mark.browser
+def test_compare_two_assessments_on_the_page_as_python_does(site, serve, offline_page):
+    from mlecourse.scorecard.scoring import compare
+
+    rubric = load_rubric("mle-maturity")
+    before = FIXTURES["mle-maturity-rounding-16"]["assessment"]
+    after = FIXTURES["mle-maturity-full"]["assessment"]
+    _open(offline_page, serve, site, "mle-maturity")
+    _import(offline_page, after)
+    offline_page.set_input_files("input[data-mle-action=compare]", files=[{
+        "name": "before.json", "mimeType": "application/json",
+        "buffer": json.dumps(before).encode()}])
+    expect(offline_page.locator("[data-mle-compare]")).to_be_visible()
+    want = compare(rubric, before["answers"], after["answers"])
+    rows = offline_page.eval_on_selector_all(
+        "[data-mle-compare] tbody tr", "els => Object.fromEntries(els.map(e => "
+        "[e.dataset.key, [...e.querySelectorAll('td')].map(td => td.textContent)]))")
+    assert rows.pop("answered") == [str(len(want.before.answers)), str(len(want.after.answers))]
+    assert rows == {k: list(v) for k, v in want.score_changes().items()}
+    changed = offline_page.eval_on_selector_all(
+        "[data-mle-compare] li", "els => els.map(e => [e.dataset.cell, e.dataset.change])")
+    assert changed == [[c.cell, c.change] for c in want.changed]
+    assert f"{len(want.changed)} cells changed" in offline_page.text_content("[data-mle-message]")
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("rubric_id", ["mle-maturity", "ml-test-score"])
+def test_markdown_export_is_the_table_the_cli_prints(site, serve, offline_page, rubric_id, tmp_path):
+    from mlecourse.scorecard.report import result_markdown
+
+    rubric = load_rubric(rubric_id)
+    _open(offline_page, serve, site, rubric_id)
+    names = [n for n, fx in FIXTURES.items() if fx["assessment"]["rubric"]["id"] == rubric_id]
+    cases = [FIXTURES[n]["assessment"]["answers"] for n in names]
+    cases += [_random_answers(rubric, random.Random(seed)) for seed in range(20)]
+    js = offline_page.evaluate(
+        """cases => { const r = window.MLEScorecard.instances[0].rubric;
+           return cases.map(a => window.MLEScorecard.markdown(r, a)); }""",
+        [{c: format_value(v) for c, v in a.items()} for a in cases])
+    for answers, got in zip(cases, js):
+        assert got == result_markdown(rubric, score(rubric, answers))
+    _import(offline_page, FIXTURES[names[0]]["assessment"])
+    with offline_page.expect_download() as info:
+        offline_page.click("[data-mle-action=export-markdown]")
+    path = tmp_path / "export.md"
+    info.value.save_as(path)
+    assert path.read_text(encoding="utf-8") == result_markdown(
+        rubric, score(rubric, FIXTURES[names[0]]["assessment"]["answers"]))
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("name", ["index", "mle-maturity", "ml-test-score"])
+def test_no_console_errors(site, serve, offline_page, name):
+    errors = []
+    offline_page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    offline_page.on("pageerror", lambda e: errors.append(str(e)))
+    offline_page.goto(f"{serve(site)}/{name}.html")
+    offline_page.wait_for_load_state("load")
+    if name != "index":
+        expect(offline_page.locator("form[data-mle-ready]")).to_have_count(1)
+    assert errors == []
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("rubric_id", ["mle-maturity", "ml-test-score"])
+def test_grid_and_cards_fit_a_phone(site, serve, browser, rubric_id):
+    context = _offline(browser.new_context(viewport={"width": 390, "height": 844},
+                                           device_scale_factor=1, is_mobile=True))
+    try:
+        page = context.new_page()
+        page.goto(f"{serve(site)}/{rubric_id}.html")
+        expect(page.locator("form[data-mle-ready]")).to_have_count(1)
+        width = page.evaluate("window.innerWidth")
+        boxes = page.eval_on_selector_all(
+            "table.mle-heatmap thead th, fieldset.mle-cell, .mle-toolbar",
+            "els => els.map(e => e.getBoundingClientRect().right)")
+        assert boxes and max(boxes) <= width + 0.5, (max(boxes), width)
+        assert page.evaluate("document.documentElement.scrollWidth") <= width
+    finally:
+        context.close()
+
+
+@pytest.mark.parametrize("theme, expected", [
+    ("sphinx_book_theme", {"default_mode": "auto", "github_user": "x"}),
+    ("alabaster", {"github_user": "x"}),          # other themes are left alone
+])
+def test_book_theme_gets_a_default_mode_so_no_page_logs_an_error(theme, expected):
+    from types import SimpleNamespace
+
+    from mlecourse.scorecard.sphinxext import _theme_defaults
+
+    config = SimpleNamespace(html_theme=theme, html_context={"github_user": "x"})
+    _theme_defaults(None, config)
+    assert config.html_context == expected
+    config = SimpleNamespace(html_theme=theme, html_context={"default_mode": "dark"})
+    _theme_defaults(None, config)
+    assert config.html_context == {"default_mode": "dark"}   # a chosen mode is kept
+
+
+@pytest.mark.parametrize("n_levels", [2, 4, 6])
+def test_the_page_takes_its_levels_from_the_rubric_file(n_levels):
+    """No code lists the levels: a rubric with other levels renders its own radios and shades."""
+    from mlecourse.scorecard.report import result_markdown
+    from mlecourse.scorecard.rubric import rubric_from_dict
+    from mlecourse.scorecard.sphinxext import render_scorecard_html
+
+    rubric = rubric_from_dict({
+        "id": "tiny", "version": "1.0.0", "title": "Tiny", "scoring": "maturity",
+        "levels": [{"value": v, "name": f"L{v}", "description": f"Level {v}."}
+                   for v in range(n_levels)],
+        "default_next": {v: "Do more." for v in range(n_levels - 1)},
+        "groups": [{"id": "docs", "name": "Docs"}], "items": [{"id": "readme", "name": "README"}],
+        "cells": [{"id": "docs.readme", "question": "Is there a `README`?"}],
+    })
+    p = _Inputs()
+    html = render_scorecard_html(rubric)
+    p.feed(html)
+    assert p.radios == {"docs.readme": [str(v) for v in range(n_levels)]}
+    shades = [int(s) for s in re.findall(r'class="mle-key" data-rank="\d+" data-shade="(\d+)"', html)]
+    assert len(shades) == n_levels and shades[-1] == 3 and shades == sorted(shades)
+    assert "<code>README</code>" in html
+    assert "| **Weakest group** | | **–** |" in result_markdown(rubric, score(rubric, {}))

@@ -19,6 +19,7 @@ from mlecourse.scorecard.scoring import (
     band_for,
     clean_answers,
     compare,
+    coverage_text,
     format_score,
     round_half_up,
     score,
@@ -122,14 +123,20 @@ def test_reproducibility_ahead_of_versioning_is_flagged_too():
 
 
 @settings(max_examples=150, deadline=None)
-@given(st.dictionaries(st.sampled_from(MATURITY.cell_ids), st.sampled_from([1, 2, 3])))
+@given(st.dictionaries(st.sampled_from(MATURITY.cell_ids), st.sampled_from(MATURITY.level_values)))
 def test_maturity_scores_are_means_of_answered_cells(answers):
     result = score(MATURITY, answers)
+    assert result.answered == len(answers) and result.total == 18
     if answers:
         assert result.overall == Fraction(sum(answers.values()), len(answers))
-        assert 1 <= result.overall <= 3
+        assert 0 <= result.overall <= 3
+        # the weakest principle is the lowest principle mean, never above the overall mean
+        means = [v for v in result.group_scores.values() if v is not None]
+        assert result.weakest == min(means) <= result.overall
+        assert result.display["weakest"] == format_score(min(means))
+        assert all(result.group_scores[g] == min(means) for g in result.weakest_groups)
     else:
-        assert result.display["overall"] == "–"
+        assert result.display["overall"] == "–" and result.display["weakest"] == "–"
     for g in MATURITY.groups:
         mine = [v for c, v in answers.items() if c.startswith(g.id + ".")]
         assert (result.group_scores[g.id] is None) == (not mine)
@@ -225,3 +232,43 @@ def test_worked_example_claims_made_in_the_notebook():
     comparison = compare(MATURITY, example["answers"], later)
     assert [c.change for c in comparison.changed] == ["up", "up", "up"]
     assert comparison.after.overall > comparison.before.overall
+
+
+def test_not_in_place_is_an_answer_unlike_unanswered():
+    zero = score(MATURITY, {"versioning.code": 3, "versioning.data": 0})
+    blank = score(MATURITY, {"versioning.code": 3, "versioning.data": None})
+    assert zero.display["versioning"] == "1.5" and blank.display["versioning"] == "3.0"
+    assert zero.answered == 2 and blank.answered == 1
+    assert "versioning.data" not in zero.unanswered and "versioning.data" in blank.unanswered
+    # a level-0 cell has a next step (the way to level 1); an unanswered cell has none
+    assert [s.cell for s in zero.next_steps] == ["versioning.data"]
+    assert zero.next_steps[0].text == MATURITY.cells["versioning.data"].next[0]
+    assert blank.next_steps == []
+
+
+def test_two_cells_at_3_no_longer_look_like_a_mature_system():
+    """The issue's case: 2 of 18 answered at 3, the rest "not in place"."""
+    only_two = score(MATURITY, {"versioning.code": 3, "testing.code": 3})
+    assert only_two.display["overall"] == "3.0" and coverage_text(only_two) == "over 2 of 18 cells"
+    honest = score(MATURITY, {c: 0 for c in MATURITY.cells} | {"versioning.code": 3,
+                                                               "testing.code": 3})
+    assert honest.display["overall"] == "0.3" and honest.display["weakest"] == "0.0"
+    assert coverage_text(honest) == "" and len(honest.next_steps) == 16
+    assert {s.level for s in honest.next_steps} == {0}
+
+
+def test_next_steps_put_level_0_before_level_1():
+    steps = score(MATURITY, {"versioning.code": 1, "ways-of-working.data": 0}).next_steps
+    assert [s.cell for s in steps] == ["ways-of-working.data", "versioning.code"]
+
+
+def test_weakest_names_every_principle_at_the_minimum():
+    result = score(MATURITY, {"testing.code": 1, "deployment.data": 1, "versioning.code": 2})
+    assert result.weakest == 1 and result.weakest_groups == ["testing", "deployment"]
+    assert result.to_dict()["weakest_groups"] == ["testing", "deployment"]
+    assert result.to_dict()["answered"] == 3 and result.to_dict()["total"] == 18
+
+
+def test_min_of_sections_has_no_separate_weakest():
+    result = score(MTS, {"data.1": 1})
+    assert "weakest" not in result.display and result.display["final"] == "0.0"

@@ -482,7 +482,7 @@ def test_exercise_fingerprint_check_explains_wrong_answers(exercise, answer, mes
     (lambda s: "loans-2024-12", "newest is not champion"),
     (lambda s: s.manifests["loans-2024-06"].fingerprint, "returned a fingerprint"),
     (lambda s: s.snapshot_dir + "/loans-2024-06.parquet", "returned a path"),
-    (lambda s: 2, "should return a snapshot name.*int"),
+    (lambda s: 2, "should be text.*int"),
     (lambda s: "loans-2025-01", "not one of the snapshots"),
 ])
 def test_exercise_snapshot_check_explains_wrong_answers(exercise, answer, message):
@@ -490,3 +490,98 @@ def test_exercise_snapshot_check_explains_wrong_answers(exercise, answer, messag
 
     with pytest.raises(AssertionError, match=message):
         check_champion_snapshot(lambda c, n, d: answer(exercise), exercise)
+
+
+class _LyingStr(str):
+    def __eq__(self, other):
+        return True
+
+    __hash__ = str.__hash__
+
+
+def test_exercise_checks_refuse_a_lying_eq(exercise):
+    from mlecourse.exercises.versioning import check_champion_fingerprint, check_champion_snapshot
+
+    with pytest.raises(AssertionError, match="not the fingerprint of either snapshot"):
+        check_champion_fingerprint(lambda c, n: _LyingStr("x"), exercise)
+    with pytest.raises(AssertionError, match="not one of the snapshots"):
+        check_champion_snapshot(lambda c, n, d: _LyingStr("x"), exercise)
+
+
+def test_exercise_learner_code_cannot_change_the_registry(exercise, capsys):
+    """A learner function that moves or deletes aliases works on a throwaway copy."""
+    from mlecourse.exercises.versioning import check_champion_fingerprint
+
+    def mover(client, name):
+        client.set_registered_model_alias(name, "champion", "3")
+        return _champion_fingerprint(client, name)
+
+    def deleter(client, name):
+        answer = _champion_fingerprint(client, name)
+        client.delete_registered_model_alias(name, "champion")
+        client.delete_model_version(name, "1")
+        return answer
+
+    with pytest.raises(AssertionError, match="alias points to version 2"):
+        check_champion_fingerprint(mover, exercise)
+    check_champion_fingerprint(deleter, exercise)
+    client = exercise.client()
+    assert str(client.get_model_version_by_alias(exercise.model_name, "champion").version) == "2"
+    assert len(client.search_model_versions(f"name='{exercise.model_name}'")) == 3
+    check_champion_fingerprint(_champion_fingerprint, exercise)
+    # The check's scratch copy is reset too: version 1 is back for the next check.
+    from mlecourse.exercises.versioning import check_versions_trained_on
+
+    check_versions_trained_on(_versions_trained_on, exercise)
+    assert capsys.readouterr().out.count("Well done") == 3
+
+
+def test_exercise_check_uses_a_pristine_copy_even_after_the_notebook_moved_the_alias(exercise):
+    from mlecourse.exercises.versioning import check_champion_fingerprint
+
+    client = exercise.client()
+    client.set_registered_model_alias(exercise.model_name, "champion", "3")
+    try:
+        check_champion_fingerprint(_champion_fingerprint, exercise)
+    finally:
+        client.set_registered_model_alias(exercise.model_name, "champion", "2")
+
+
+def _versions_trained_on(client, model_name, snapshot_dir, snapshot):
+    from pathlib import Path
+
+    path = Path(snapshot_dir) / f"{snapshot}.manifest.json"
+    if not path.exists():
+        raise ValueError(f"no snapshot {snapshot!r}")
+    wanted = Manifest.from_json(path.read_text()).fingerprint
+    return sorted(int(v.version) for v in client.search_model_versions(f"name='{model_name}'")
+                  if client.get_run(v.run_id).data.tags.get(TAG_DATA_FINGERPRINT) == wanted)
+
+
+def test_exercise_challenge_accepts_the_solution(exercise, capsys):
+    from mlecourse.exercises.versioning import check_versions_trained_on
+
+    check_versions_trained_on(_versions_trained_on, exercise)
+    check_versions_trained_on(_versions_trained_on, exercise, extra_from="3")
+    assert capsys.readouterr().out.count("Well done") == 2
+
+
+def _empty_for_unknown(c, n, d, s):
+    from pathlib import Path
+
+    return _versions_trained_on(c, n, d, s) if (Path(d) / f"{s}.manifest.json").exists() else []
+
+
+@pytest.mark.parametrize("answer, message", [
+    (lambda c, n, d, s: [1, 2] if s == "loans-2024-06" else [3], "without the new version"),
+    (lambda c, n, d, s: [int(c.get_model_version_by_alias(n, "champion").version)],
+     "only the champion"),
+    (lambda c, n, d, s: _versions_trained_on(c, n, d, s)[::-1], "ascending order"),
+    (_empty_for_unknown, "no such snapshot"),
+    (lambda c, n, d, s: "1, 2", "should be a list"),
+])
+def test_exercise_challenge_explains_wrong_answers(exercise, answer, message):
+    from mlecourse.exercises.versioning import check_versions_trained_on
+
+    with pytest.raises(AssertionError, match=message):
+        check_versions_trained_on(answer, exercise)

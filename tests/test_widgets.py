@@ -38,9 +38,10 @@ def test_every_cell_has_a_control_showing_the_level_descriptors():
     card = Scorecard("mle-maturity")
     assert len(card.controls) == 18
     control = card.controls["testing.data"]
-    assert [v for _, v in control.options] == [1, 2, 3]
+    assert [v for _, v in control.options] == [0, 1, 2, 3]      # from the rubric file
+    assert control.options[0][0] == "0 Not in place"
     cell = card.rubric.cells["testing.data"]
-    assert list(control.tooltips) == [cell.levels[1], cell.levels[2], cell.levels[3]]
+    assert list(control.tooltips) == [cell.levels[v] for v in (0, 1, 2, 3)]
     control.value = 2
     assert f"<b>2: {cell.levels[2]}</b>" in card.descriptors["testing.data"].value
 
@@ -181,7 +182,38 @@ def test_plot_heatmap_labels_rows_with_scores():
     ax = plot_heatmap("mle-maturity", fx["assessment"]["answers"])
     labels = [t.get_text() for t in ax.get_yticklabels()]
     assert labels[0] == "Versioning (2.0)" and labels[4] == "Monitoring (3.0)"
-    assert "overall 1.9" in ax.get_title()
+    assert "mean 1.9" in ax.get_title() and "weakest 1.0" in ax.get_title()
     import matplotlib.pyplot as plt
 
     plt.close(ax.figure)
+
+
+def test_not_in_place_is_an_answer_in_the_widget():
+    card = Scorecard("mle-maturity")
+    card.set_answer("versioning.data", 0)
+    card.set_answer("versioning.code", 3)
+    assert card.answers == {"versioning.code": 3, "versioning.data": 0}
+    assert card.result.display["versioning"] == "1.5"
+    assert "Versioning, Data (0)" in card.next_steps.value          # 0 gets a next step
+    assert card.to_assessment()["answers"]["versioning.data"] == 0
+
+
+def test_heatmap_shows_mean_beside_weakest_and_how_many_cells_are_answered():
+    fx = _fixture("mle-maturity-not-in-place")
+    card = Scorecard("mle-maturity", assessment=fx["assessment"])
+    html = card.heatmap.value
+    assert "Overall (mean)" in html and "Weakest principle" in html
+    assert "data-score='overall'>1.3<" in html and "data-score='weakest'>0.0<" in html
+    assert "over 7 of 18 cells" in html and ">Monitoring<" in html
+    assert "weakest principle</b> says where it breaks first" in card.next_steps.value
+    full = Scorecard("mle-maturity", assessment=_fixture("worked-example"))
+    assert "over 18" not in full.heatmap.value and "of 18 cells" not in full.heatmap.value
+
+
+def test_level_colours_keep_the_top_level_green_for_every_rubric():
+    from mlecourse.scorecard.rubric import load_rubric
+    from mlecourse.scorecard.widgets import level_colours
+
+    maturity, mts = level_colours(load_rubric("mle-maturity")), level_colours(load_rubric("ml-test-score"))
+    assert len(maturity) == 4 and len(mts) == 3 and len(set(maturity)) == 4
+    assert maturity[-1] == mts[-1] == "#a1d99b"

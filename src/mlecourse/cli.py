@@ -7,6 +7,7 @@ exit status 2, so a learner never sees a traceback for bad input.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 from mlecourse import __version__
@@ -56,53 +57,41 @@ def _add_score(sub) -> None:
     p = sub.add_parser("score", help="score an assessment JSON file (scores and next steps)")
     p.add_argument("assessment", help="an assessment file in the course's JSON format")
     p.add_argument("--rubric", default=None,
-                   help="rubric id or YAML path (default: the rubric the file names)")
-    p.add_argument("--format", choices=("text", "json"), default="text", dest="output_format",
-                   help="output format (default: text)")
+                   help="rubric id or YAML path (default: the rubric the file names, looked up "
+                        "by id among the packaged rubrics and $MLECOURSE_RUBRIC_PATH)")
+    p.add_argument("--format", choices=("text", "json", "markdown"), default="text",
+                   dest="output_format",
+                   help="text: a table; json: scores as data; markdown: the table for a pull "
+                        "request or wiki (the same as the scorecard page's Markdown export)")
     p.set_defaults(func=_run_score)
 
 
 def format_result_text(rubric, result) -> str:
-    """A readable report of a ScoreResult: scores, flags, unanswered cells and next steps."""
-    from mlecourse.scorecard.rubric import format_value
-    from mlecourse.scorecard.scoring import format_score
+    """A readable report of a ScoreResult (see :func:`mlecourse.scorecard.report.result_text`)."""
+    from mlecourse.scorecard.report import result_text
 
-    names = {g.id: g.name for g in rubric.groups}
-    items = {it.id: it.name for it in rubric.items}
-    width = max(len(n) for n in names.values())
-    lines = [f"{rubric.title} ({rubric.id} {rubric.version})", ""]
-    for g in rubric.groups:
-        lines.append(f"  {names[g.id]:<{width}}  {format_score(result.group_scores[g.id])}")
-    label = "Overall" if result.overall_key == "overall" else "Final"
-    lines.append(f"  {label:<{width}}  {format_score(result.overall)}")
-    if result.band:
-        lines.append(f"  {'Band':<{width}}  {result.band}")
-    for a in result.ahead:
-        lines.append(f"  ! {names[a.group]} ({format_score(a.score)}) is ahead of its foundation "
-                     f"{names[a.foundation]} ({format_score(a.foundation_score)})")
-    if result.unanswered:
-        lines += ["", f"Unanswered ({len(result.unanswered)}): {', '.join(result.unanswered)}"]
-    lines += ["", "Next steps:" if result.next_steps else "Next steps: none."]
-    for n, step in enumerate(result.next_steps, start=1):
-        lines.append(f"  {n}. {names[step.group]}, {items[step.item]} (level "
-                     f"{format_value(step.level)}): {step.text}")
-    return "\n".join(lines)
+    return result_text(rubric, result)
 
 
 def _run_score(args: argparse.Namespace) -> int:
     import json
 
     from mlecourse.scorecard.assessment import load_assessment
-    from mlecourse.scorecard.rubric import load_rubric
+    from mlecourse.scorecard.report import result_markdown, result_text
+    from mlecourse.scorecard.rubric import load_rubric, load_rubric_id
     from mlecourse.scorecard.scoring import score
 
-    assessment = load_assessment(args.assessment, args.rubric)
-    rubric = load_rubric(args.rubric or assessment["rubric"]["id"])
+    # A path is accepted from --rubric only; the id inside the file names a known rubric.
+    rubric = load_rubric(args.rubric) if args.rubric else None
+    assessment = load_assessment(args.assessment, rubric)
+    rubric = rubric or load_rubric_id(assessment["rubric"]["id"])
     result = score(rubric, assessment["answers"])
     if args.output_format == "json":
         print(json.dumps(result.to_dict(), indent=2, ensure_ascii=False))
+    elif args.output_format == "markdown":
+        print(result_markdown(rubric, result), end="")
     else:
-        print(format_result_text(rubric, result))
+        print(result_text(rubric, result))
     return 0
 
 
@@ -221,10 +210,26 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
-        return int(args.func(args) or 0)
-    except (ValueError, TypeError, OSError) as exc:
-        print(f"mlecourse {args.command}: {exc}", file=sys.stderr)
+        status = int(args.func(args) or 0)
+        sys.stdout.flush()  # a closed pipe shows here, inside the handler below
+        return status
+    except BrokenPipeError:
+        # `mlecourse score FILE | head`: the reader has what it wanted; exit quietly.
+        _silence_stdout()
+        return 0
+    except (ValueError, TypeError, OSError, RecursionError, MemoryError) as exc:
+        text = " ".join(str(exc).split()) or type(exc).__name__
+        print(f"mlecourse {args.command}: {text}", file=sys.stderr)
         return 2
+
+
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null so the interpreter's final flush cannot fail again."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (AttributeError, OSError, ValueError):  # not a real file (e.g. under a test)
+        pass
 
 
 if __name__ == "__main__":  # pragma: no cover

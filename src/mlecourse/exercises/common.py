@@ -61,13 +61,15 @@ def time_limit(seconds: float):
         signal.signal(signal.SIGALRM, previous)
 
 
-def call(function: Callable, *args, what: str | None = None, seconds: float = TIME_LIMIT,
+def call(function: Callable, *args, what: str | None = None, seconds: float | None = None,
          **kwargs) -> Any:
     """Call learner code with a time limit; explain a stub, a crash or a hang in one sentence.
 
-    ``what`` names the call in messages, e.g. ``"default_rate([1, 0, 0])"``.
+    ``what`` names the call in messages, e.g. ``"default_rate([1, 0, 0])"``; ``seconds``
+    defaults to :data:`TIME_LIMIT` (read at call time, so a test can shorten it).
     """
     __tracebackhide__ = True
+    seconds = TIME_LIMIT if seconds is None else seconds
     name = what or f"{getattr(function, '__name__', 'your function')}(...)"
     if not callable(function):
         fail(f"Expected a function for {name}, but got {type(function).__name__}.")
@@ -84,6 +86,26 @@ def call(function: Callable, *args, what: str | None = None, seconds: float = TI
         raise
     except Exception as error:  # the learner's own error, reported as such
         fail(f"{name} raised {type(error).__name__}: {error}")
+
+
+def call_expecting(function: Callable, *args, error, what: str | None = None,
+                   seconds: float | None = None, **kwargs):
+    """Like :func:`call`, for a call that *should* raise ``error`` (a type or tuple of types).
+
+    Returns the raised ``error`` instance, or ``None`` when the call returned normally; a stub,
+    a hang or any other exception is explained exactly as :func:`call` does.
+    """
+    __tracebackhide__ = True
+
+    def expecting():
+        try:
+            function(*args, **kwargs)
+        except error as caught:  # the expected outcome, handed back to the check
+            return caught
+        return None
+
+    expecting.__name__ = getattr(function, "__name__", "your function")
+    return call(expecting, what=what, seconds=seconds)
 
 
 def learner_test_failed(error: AssertionError, on: str) -> str:

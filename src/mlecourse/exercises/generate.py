@@ -5,7 +5,9 @@ The solution notebooks are nbgrader source notebooks: solution cells carry
 check cells carry ``metadata.nbgrader.grade = true`` and may hide tests between
 ``### BEGIN HIDDEN TESTS`` / ``### END HIDDEN TESTS``. A teacher can therefore hand
 ``solutions/`` to ``nbgrader generate_assignment`` unchanged; for self-study we run nbgrader's
-own preprocessors (ClearSolutions, ClearHiddenTests, ClearOutput) without its database.
+own preprocessors (LockCells, ClearSolutions, ClearHiddenTests, ClearOutput) without its
+database, configured as ``nbgrader_config.py`` configures a teacher's release: check cells are
+locked (not editable, not deletable) and every stub says what to write.
 
 Usage: ``python -m mlecourse.exercises [SOLUTIONS_DIR] [EXERCISES_DIR]`` (``make exercises``).
 """
@@ -21,19 +23,41 @@ import nbformat
 NBFORMAT_VERSION = 4
 
 
+#: What replaces a code solution: a stub that says what to do (nbgrader's default is a bare
+#: ``raise NotImplementedError()``, which a learner reads as a crash).
+CODE_STUB = ('# YOUR CODE HERE\nraise NotImplementedError("Replace this line with your code, run '
+             'the cell, then run the check cell below it.")')
+#: What replaces a written answer ("Think about it").
+TEXT_STUB = "YOUR ANSWER HERE: a few sentences; the solutions notebook has one answer to compare."
+
+
+def nbgrader_config():
+    """The nbgrader settings of a release, shared by this generator and ``nbgrader_config.py``."""
+    from traitlets.config import Config
+
+    config = Config()
+    config.ClearSolutions.code_stub = {"python": CODE_STUB}
+    config.ClearSolutions.text_stub = TEXT_STUB
+    return config
+
+
 def _preprocessors():
     # Imported lazily: nbgrader is heavy and only this step needs it.
-    from nbgrader.preprocessors import ClearHiddenTests, ClearOutput, ClearSolutions
+    from nbgrader.preprocessors import ClearHiddenTests, ClearOutput, ClearSolutions, LockCells
 
-    return [ClearSolutions(), ClearHiddenTests(), ClearOutput()]
+    config = nbgrader_config()
+    # nbgrader's generate_assignment order: lock cells first, then clear solutions and tests.
+    return [LockCells(config=config), ClearSolutions(config=config),
+            ClearHiddenTests(config=config), ClearOutput(config=config)]
 
 
 def student_version(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
     """Return the student version of a solution notebook (the input is not modified).
 
-    Solution regions become ``raise NotImplementedError()`` stubs, hidden tests disappear and
-    outputs and execution counts are cleared. Raises ``ValueError`` naming the cell when a
-    marker is unbalanced or sits in a cell without nbgrader metadata.
+    Solution regions become stubs that raise ``NotImplementedError`` with a sentence saying what
+    to do, written answers become :data:`TEXT_STUB`, check and read-only cells are locked,
+    hidden tests disappear and outputs and execution counts are cleared. Raises ``ValueError``
+    naming the cell when a marker is unbalanced or sits in a cell without nbgrader metadata.
     """
     nb = copy.deepcopy(nb)
     resources: dict = {}

@@ -35,6 +35,7 @@ A broken file is refused with a ``ValueError`` that names the file and the field
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -218,6 +219,33 @@ def rubric_path(id_or_path: str | Path) -> Path:
     if packaged.is_file():
         return packaged
     raise ValueError(f"unknown rubric {text!r}; available: {', '.join(list_rubrics())}")
+
+
+#: Environment variable naming extra folders (``os.pathsep``-separated) of ``<id>.yaml`` rubrics.
+RUBRIC_PATH_ENV = "MLECOURSE_RUBRIC_PATH"
+
+
+def find_rubric(rubric_id: str) -> Path:
+    """The file of a rubric *id* (never a path): packaged, or in a ``$MLECOURSE_RUBRIC_PATH`` folder.
+
+    An id read from an assessment file goes through here, so a file cannot make the program
+    open an arbitrary path (``"../../etc/passwd"`` is refused as an id). Paths are accepted
+    only where the user types them (``--rubric``, the ``mle-scorecard`` directive).
+    """
+    if not isinstance(rubric_id, str) or not _ID.match(rubric_id) or len(rubric_id) > 100:
+        raise ValueError(f"{rubric_id!r} is not a rubric id (lower-case letters, digits and '-')")
+    folders = [RUBRIC_DIR] + [Path(p) for p in os.environ.get(RUBRIC_PATH_ENV, "").split(
+        os.pathsep) if p]
+    for folder in folders:
+        candidate = folder / f"{rubric_id}.yaml"
+        if candidate.is_file():
+            return candidate
+    raise ValueError(f"unknown rubric {rubric_id!r}; available: {', '.join(list_rubrics())}")
+
+
+def load_rubric_id(rubric_id: str) -> Rubric:
+    """Load a rubric by id only (see :func:`find_rubric`); use this for ids read from files."""
+    return load_rubric(find_rubric(rubric_id))
 
 
 def load_rubric(id_or_path: str | Path) -> Rubric:

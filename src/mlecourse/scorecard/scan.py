@@ -928,7 +928,8 @@ def format_text(assessment: dict, result: ScanResult | None = None) -> str:
         lines.append(f"{names[cell.group]:<{pw}}  {items[cell.item]:<{aw}}  {level}{mark:<4}  {ev}")
     res = score(rubric, assessment["answers"])
     lines += ["", f"* {OUTSIDE}.",
-              f"Suggested overall: {res.display['overall']} (every answer is a suggestion; "
+              f"Suggested overall: {res.display['overall']}, weakest principle "
+              f"{res.display['weakest']} (every answer is a suggestion; "
               f"change what is wrong). Why each level: --format markdown or json (notes)."]
     if result is not None:
         lines += _problem_lines(result)
@@ -971,7 +972,8 @@ def format_markdown(assessment: dict, result: ScanResult | None = None) -> str:
     res = score(rubric, assessment["answers"])
     title = Path(result.root).resolve().name if result is not None else "the repository"
     lines = [f"### {rubric.title}: evidence from `{_md(title)}`", "",
-             f"Suggested overall **{res.display['overall']}**. These are suggestions from a "
+             f"Suggested overall **{res.display['overall']}**, weakest principle "
+             f"**{res.display['weakest']}**. These are suggestions from a "
              f"read-only scan; cells marked * need your own answer ({OUTSIDE}).", "",
              "| Principle | Aspect | Level | Evidence |", "|---|---|:-:|---|"]
     for cid, cell in rubric.cells.items():

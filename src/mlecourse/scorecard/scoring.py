@@ -5,7 +5,11 @@ missing or ``None`` are *unanswered*. :func:`score` dispatches on the rubric's `
 
 ``maturity`` (mle-maturity)
     A group's (principle's) score is the mean of its answered cells; the overall score is the mean
-    of all answered cells. Unanswered cells are left out of every mean and listed.
+    of all answered cells. Unanswered cells are left out of every mean and listed; a cell
+    answered ``0`` ("not in place") is answered and pulls the means down. Beside the mean, the
+    *weakest* score is the lowest principle score (Breck et al.'s rule that a system is only as
+    ready as its weakest area): the mean says how far the system has come on average, the
+    weakest says where it breaks first. ``display["weakest"]`` holds it.
 
 ``min-of-sections`` (ml-test-score)
     A section's score is the sum of its answered tests (a test not answered is a test not done,
@@ -17,7 +21,10 @@ Both kinds:
 * Scores are exact fractions; the displayed text has one decimal, rounded half up with
   :mod:`decimal` (``2.25 -> "2.3"``), or ``"–"`` (en dash) when nothing is answered.
   The static page (``static/scorecard.js``) implements the same rule with integer arithmetic.
-* Next steps: every answered cell below the top level, lowest level first; ties broken by group
+* How many cells are answered is part of the result (``answered`` of ``total``);
+  :func:`coverage_text` words it ("over 7 of 18 cells") wherever an overall score is shown.
+* Next steps: every answered cell below the top level, lowest level first (so ``0`` before
+  ``1``); ties broken by group
   order (the rubric's implicit order: versioning, testing, reproducibility, deployment,
   monitoring, ways-of-working) and then item order (code, model, data). Each step carries the
   cell's "to reach the next level" text.
@@ -110,12 +117,37 @@ class ScoreResult:
     unanswered: list = field(default_factory=list)
     next_steps: list = field(default_factory=list)
     ahead: list = field(default_factory=list)
+    total: int = 0  # number of cells in the rubric
+
+    @property
+    def answered(self) -> int:
+        """How many cells are answered (a ``0`` answer counts; ``None`` does not)."""
+        return len(self.answers)
+
+    @property
+    def weakest(self) -> Fraction | None:
+        """The lowest group score among groups with answers (None when nothing is answered)."""
+        scores = [v for v in self.group_scores.values() if v is not None]
+        return min(scores) if scores else None
+
+    @property
+    def weakest_groups(self) -> list:
+        """Ids of the groups at the weakest score, in rubric order."""
+        low = self.weakest
+        return [] if low is None else [g for g, v in self.group_scores.items() if v == low]
 
     @property
     def display(self) -> dict:
-        """Displayed text per group id and for ``overall_key`` (what the page shows)."""
+        """Displayed text per group id, for ``overall_key`` and (maturity) ``"weakest"``.
+
+        These are the numbers the page shows in its ``[data-mle-score]`` elements. The
+        min-of-sections final score is already the lowest section, so it has no separate
+        ``weakest``.
+        """
         out = {g: format_score(v) for g, v in self.group_scores.items()}
         out[self.overall_key] = format_score(self.overall)
+        if self.kind == "maturity":
+            out["weakest"] = format_score(self.weakest)
         return out
 
     def to_dict(self) -> dict:
@@ -125,11 +157,20 @@ class ScoreResult:
             "scoring": self.kind,
             "scores": self.display,
             "band": self.band,
-            "answered": len(self.answers),
+            "answered": self.answered,
+            "total": self.total,
+            "weakest_groups": self.weakest_groups if self.kind == "maturity" else [],
             "unanswered": list(self.unanswered),
             "next_steps": [s.to_dict() for s in self.next_steps],
             "ahead_of_foundations": [a.to_dict() for a in self.ahead],
         }
+
+
+def coverage_text(result: ScoreResult) -> str:
+    """``"over 7 of 18 cells"`` when some cells are unanswered, ``""`` when all are answered."""
+    if result.answered == result.total:
+        return ""
+    return f"over {result.answered} of {result.total} cells"
 
 
 def clean_answers(rubric: Rubric, answers: Mapping | None) -> dict:
@@ -201,7 +242,7 @@ def score_maturity(rubric: Rubric, answers: Mapping | None) -> ScoreResult:
     overall = sum(values, Fraction(0)) / len(values) if values else None
     return ScoreResult(
         rubric_id=rubric.id, kind=rubric.scoring, answers=answers, group_scores=groups,
-        overall=overall, overall_key="overall",
+        overall=overall, overall_key="overall", total=len(rubric.cells),
         unanswered=[cid for cid in rubric.cells if cid not in answers],
         next_steps=next_steps(rubric, answers), ahead=ahead_of_foundations(rubric, groups),
     )
@@ -230,7 +271,7 @@ def score_min_of_sections(rubric: Rubric, answers: Mapping | None) -> ScoreResul
     final = min(totals) if answers else None
     return ScoreResult(
         rubric_id=rubric.id, kind=rubric.scoring, answers=answers, group_scores=sums,
-        overall=final, overall_key="final", band=band_for(rubric, final),
+        overall=final, overall_key="final", band=band_for(rubric, final), total=len(rubric.cells),
         unanswered=[cid for cid in rubric.cells if cid not in answers],
         next_steps=next_steps(rubric, answers), ahead=ahead_of_foundations(rubric, sums),
     )

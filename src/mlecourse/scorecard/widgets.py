@@ -32,15 +32,26 @@ from mlecourse.scorecard.assessment import (
     validate_assessment,
 )
 from mlecourse.scorecard.rubric import Rubric, format_value, load_rubric
-from mlecourse.scorecard.scoring import DASH, ScoreResult, format_score, score
+from mlecourse.scorecard.report import overall_label, weakest_label
+from mlecourse.scorecard.scoring import DASH, ScoreResult, coverage_text, format_score, score
 
-#: Background colours by level rank (lowest, middle, top), shared by the HTML and the figure.
-RANK_COLOURS = ("#fcbba1", "#fdd49e", "#a1d99b", "#9ecae1", "#c6dbef")
+#: Level colours, lowest to top; a rubric with n levels uses the last n, so its top level is
+#: always green and a maturity "0 · not in place" the darkest red. The page's CSS (--mle-shade-*)
+#: uses the same colours.
+RANK_COLOURS = ("#f4866b", "#fcbba1", "#fdd49e", "#a1d99b")
 EMPTY_COLOUR = "#ececec"
 
 
-def _colour(rank: int | None) -> str:
-    return EMPTY_COLOUR if rank is None else RANK_COLOURS[min(rank, len(RANK_COLOURS) - 1)]
+def level_colours(rubric: Rubric) -> list[str]:
+    """One colour per level of ``rubric``, lowest first (see :data:`RANK_COLOURS`)."""
+    n = len(rubric.levels)
+    if n > len(RANK_COLOURS):
+        return [RANK_COLOURS[round(i * (len(RANK_COLOURS) - 1) / (n - 1))] for i in range(n)]
+    return list(RANK_COLOURS[len(RANK_COLOURS) - n:])
+
+
+def _colour(rubric: Rubric, rank: int | None) -> str:
+    return EMPTY_COLOUR if rank is None else level_colours(rubric)[rank]
 
 
 def heatmap_html(rubric: Rubric, result: ScoreResult) -> str:
@@ -55,16 +66,22 @@ def heatmap_html(rubric: Rubric, result: ScoreResult) -> str:
             value = result.answers.get(cid)
             rank = None if value is None else rubric.level_index(value)
             text = "" if value is None else format_value(value)
-            tds.append(f"<td data-cell='{escape(cid)}' style='background:{_colour(rank)};"
+            tds.append(f"<td data-cell='{escape(cid)}' style='background:{_colour(rubric, rank)};"
                        f"text-align:center;font-weight:bold;min-width:2.4em;padding:2px 8px'>"
                        f"{text}</td>")
         rows.append(f"<tr><th style='text-align:left;padding:2px 8px'>{escape(g.name)}</th>"
                     f"{''.join(tds)}<td style='text-align:center;font-weight:bold;padding:2px 8px'>"
                     f"{format_score(result.group_scores[g.id])}</td></tr>")
-    label = "Overall" if result.overall_key == "overall" else "Final (lowest section sum)"
-    foot = (f"<tr><th colspan='{len(rubric.items) + 1}' style='text-align:left;padding:2px 8px'>"
-            f"{label}</th><td style='text-align:center;font-weight:bold;font-size:1.15em'>"
-            f"{format_score(result.overall)}</td></tr>")
+    span = f"colspan='{len(rubric.items) + 1}' style='text-align:left;padding:2px 8px'"
+    big = "style='text-align:center;font-weight:bold;font-size:1.15em;padding:2px 8px'"
+    coverage = coverage_text(result)
+    foot = (f"<tr><th {span}>{overall_label(rubric)}</th><td {big} data-score='overall'>"
+            f"{format_score(result.overall)}</td><td>{escape(coverage)}</td></tr>")
+    if rubric.scoring == "maturity":  # the weakest link beside the mean
+        who = ", ".join(rubric.group(g).name for g in result.weakest_groups)
+        foot += (f"<tr><th {span}>{escape(weakest_label(rubric))}</th><td {big} "
+                 f"data-score='weakest'>{result.display['weakest']}</td>"
+                 f"<td>{escape(who)}</td></tr>")
     band = f"<p><b>Interpretation:</b> {escape(result.band)}</p>" if result.band else ""
     return (f"<table style='border-collapse:collapse'><thead><tr>"
             f"<th style='padding:2px 8px'>{escape(rubric.group_label)}</th>{head}"
@@ -85,6 +102,10 @@ def next_steps_html(rubric: Rubric, result: ScoreResult, notes: dict | None = No
             for a in result.ahead) + "</ul>")
     total = len(rubric.cells)
     missing = len(result.unanswered)
+    if rubric.scoring == "maturity":
+        parts.append("<p style='font-size:0.9em'>The <b>mean</b> says how far the system has "
+                     "come on average; the <b>weakest principle</b> says where it breaks first "
+                     "(a system is only as ready as its weakest area).</p>")
     parts.append(f"<p><i>{total - missing} of {total} answered"
                  + (f"; {missing} unanswered "
                     f"({'left out of the scores' if rubric.scoring == 'maturity' else 'counted as not done'})"
@@ -337,7 +358,7 @@ def plot_heatmap(rubric: Rubric | str, answers: dict, ax=None, title: str | None
     grid = [[(rubric.level_index(result.answers[f"{g.id}.{it.id}"]) + 1)
              if f"{g.id}.{it.id}" in result.answers else 0 for it in rubric.items]
             for g in rubric.groups]
-    cmap = ListedColormap([EMPTY_COLOUR, *[_colour(i) for i in range(n_levels)]])
+    cmap = ListedColormap([EMPTY_COLOUR, *level_colours(rubric)])
     if ax is None:
         _, ax = plt.subplots(figsize=(1.2 * len(rubric.items) + 3.5, 0.6 * len(rubric.groups) + 1.5))
     ax.imshow(grid, cmap=cmap, vmin=-0.5, vmax=n_levels + 0.5, aspect="auto")
@@ -355,6 +376,13 @@ def plot_heatmap(rubric: Rubric | str, answers: dict, ax=None, title: str | None
     ax.set_yticks([y - 0.5 for y in range(1, len(rubric.groups))], minor=True)
     ax.grid(which="minor", color="white", linewidth=2)
     ax.tick_params(which="both", length=0)
-    label = "overall" if result.overall_key == "overall" else "final score"
-    ax.set_title(title or f"{rubric.title}: {label} {format_score(result.overall)}")
+    if title is None:
+        coverage = coverage_text(result)
+        if result.overall_key == "overall":
+            title = (f"{rubric.title}: mean {format_score(result.overall)}"
+                     f"{' ' + coverage if coverage else ''}, weakest "
+                     f"{format_score(result.weakest)}")
+        else:
+            title = f"{rubric.title}: final score {format_score(result.overall)}"
+    ax.set_title(title)
     return ax

@@ -1,8 +1,11 @@
 /* MLE course scorecard: live scoring of the rubric form rendered by mlecourse.scorecard.sphinxext.
  *
  * Vanilla JavaScript, no framework, no network. The scoring rules are the same as in
- * mlecourse/scoring.py (see its docstring); exact arithmetic is done on integers so that
- * rounding half up to one decimal matches Python's decimal (2.25 -> 2.3, 1.05 -> 1.1).
+ * mlecourse/scorecard/scoring.py (see its docstring); exact arithmetic is done on integers so
+ * that rounding half up to one decimal matches Python's decimal (2.25 -> 2.3, 1.05 -> 1.1).
+ * Files, links and saved answers are checked with the assessment JSON Schema embedded in the
+ * page (the same file Python validates with), then against the rubric, with the same messages.
+ * The Markdown export is the table `mlecourse score --format markdown` prints (report.py).
  * User text (notes, imported files, shared links) is only ever written with textContent.
  */
 (function () {
@@ -11,8 +14,7 @@
   var FORMAT = "mlecourse-assessment";
   var FORMAT_VERSION = 1;
   var DASH = "\u2013";
-  var KNOWN_KEYS = ["format", "format_version", "rubric", "answers", "notes", "evidence",
-                    "prefilled", "created"];
+  var N_SHADES = 4;  // level colours in scorecard.css (--mle-shade-0..3), lowest first
 
   // ------------------------------------------------------------------ exact arithmetic
 
@@ -45,22 +47,31 @@
     rubric._scale = scale;  // every level value * scale is an integer
     rubric._units = {};
     rubric._rank = {};
+    rubric._shade = {};
+    var n = rubric.levels.length;
     rubric.levels.forEach(function (lv, i) {
       rubric._units[lv.key] = Math.round(lv.value * scale);
       rubric._rank[lv.key] = i;
+      // the same rule as sphinxext._shade: the top level always gets the top shade
+      rubric._shade[lv.key] = n > N_SHADES ? Math.round(i * (N_SHADES - 1) / (n - 1)) : N_SHADES - n + i;
     });
     rubric._groupPos = {}; rubric.groups.forEach(function (g, i) { rubric._groupPos[g.id] = i; });
     rubric._itemPos = {}; rubric.items.forEach(function (it, i) { rubric._itemPos[it.id] = i; });
+    rubric._groupName = {}; rubric.groups.forEach(function (g) { rubric._groupName[g.id] = g.name; });
+    rubric._itemName = {}; rubric.items.forEach(function (it) { rubric._itemName[it.id] = it.name; });
     rubric._cellOrder = [];
     rubric.groups.forEach(function (g) { rubric.items.forEach(function (it) { rubric._cellOrder.push(g.id + "." + it.id); }); });
     return rubric;
   }
 
-  /* The canonical key ("1", "0.5") of a level value, or null if it is not a level. */
+  function has(obj, key) { return Object.prototype.hasOwnProperty.call(obj, key); }
+
+  /* The canonical key ("1", "0.5") of a level value, or null if it is not exactly a level
+   * (2.0000000000001 is not 2: Python refuses it too). */
   function levelKey(rubric, value) {
     if (typeof value !== "number" || !isFinite(value)) { return null; }
     for (var i = 0; i < rubric.levels.length; i++) {
-      if (Math.abs(rubric.levels[i].value - value) < 1e-12) { return rubric.levels[i].key; }
+      if (rubric.levels[i].value === value) { return rubric.levels[i].key; }
     }
     return null;
   }
@@ -69,32 +80,44 @@
 
   // ------------------------------------------------------------------ scoring (pure)
 
-  /* answers: {cell: level key}. Returns display texts, next steps, flags and band. */
+  function isAnswered(answers, c) { return answers[c] !== undefined && answers[c] !== null; }
+
+  /* answers: {cell: level key}. Returns display texts, next steps, flags, band, weakest. */
   function score(rubric, answers) {
     var K = rubric._scale;
     var display = {};
-    var groupFrac = {};  // group -> [sumUnits, count] (count = answered cells)
+    var groupFrac = {};  // group -> [numerator, denominator] or null
     var total = 0, count = 0;
     var sectionSums = [];
+    var maturity = rubric.scoring === "maturity";
     rubric.groups.forEach(function (g) {
       var s = 0, n = 0;
       rubric.items.forEach(function (it) {
-        var key = answers[g.id + "." + it.id];
-        if (key !== undefined && key !== null) { s += rubric._units[key]; n += 1; }
+        var c = g.id + "." + it.id;
+        if (isAnswered(answers, c)) { s += rubric._units[answers[c]]; n += 1; }
       });
       total += s; count += n;
       sectionSums.push(s);
-      if (rubric.scoring === "maturity") {
-        groupFrac[g.id] = n ? [s, K * n] : null;
-      } else {
-        groupFrac[g.id] = n ? [s, K] : null;
-      }
+      groupFrac[g.id] = n ? (maturity ? [s, K * n] : [s, K]) : null;
       display[g.id] = groupFrac[g.id] ? formatFraction(groupFrac[g.id][0], groupFrac[g.id][1]) : DASH;
     });
     var result = { display: display, next: [], ahead: [], band: null, answered: count,
-                   unanswered: rubric._cellOrder.filter(function (c) { return answers[c] === undefined || answers[c] === null; }) };
-    if (rubric.scoring === "maturity") {
+                   total: rubric._cellOrder.length, weakestGroups: [],
+                   unanswered: rubric._cellOrder.filter(function (c) { return !isAnswered(answers, c); }) };
+    if (maturity) {
       display.overall = count ? formatFraction(total, K * count) : DASH;
+      // the weakest link: the lowest principle mean, compared exactly (a/b < c/d <=> ad < cb)
+      var low = null;
+      rubric.groups.forEach(function (g) {
+        var f = groupFrac[g.id];
+        if (f && (low === null || f[0] * low[1] < low[0] * f[1])) { low = f; }
+      });
+      display.weakest = low ? formatFraction(low[0], low[1]) : DASH;
+      if (low) {
+        result.weakestGroups = rubric.groups.filter(function (g) {
+          var f = groupFrac[g.id]; return f && f[0] * low[1] === low[0] * f[1];
+        }).map(function (g) { return g.id; });
+      }
     } else {
       var minUnits = Math.min.apply(null, sectionSums);
       display.final = count ? formatFraction(minUnits, K) : DASH;
@@ -107,9 +130,9 @@
         }
       }
     }
-    // next steps: answered cells below the top level; lowest level, group order, item order
+    // next steps: answered cells below the top level; lowest level (0 first), group, item
     var topKey = rubric.levels[rubric.levels.length - 1].key;
-    var todo = rubric._cellOrder.filter(function (c) { return answers[c] !== undefined && answers[c] !== null && answers[c] !== topKey; });
+    var todo = rubric._cellOrder.filter(function (c) { return isAnswered(answers, c) && answers[c] !== topKey; });
     todo.sort(function (a, b) {
       var ca = rubric.cells[a], cb = rubric.cells[b];
       return (rubric._rank[answers[a]] - rubric._rank[answers[b]]) ||
@@ -137,67 +160,246 @@
     return result;
   }
 
-  // ------------------------------------------------------------------ the interchange format
+  /* Two answer sets compared cell by cell, as scoring.compare does. */
+  function compare(rubric, before, after) {
+    var cells = rubric._cellOrder.map(function (c) {
+      var b = isAnswered(before, c) ? before[c] : null, a = isAnswered(after, c) ? after[c] : null;
+      var change;
+      if (b === null && a === null) { change = "unanswered"; }
+      else if (b === null) { change = "added"; }
+      else if (a === null) { change = "removed"; }
+      else if (rubric._rank[a] > rubric._rank[b]) { change = "up"; }
+      else if (rubric._rank[a] < rubric._rank[b]) { change = "down"; }
+      else { change = "same"; }
+      return { cell: c, before: b, after: a, change: change };
+    });
+    var sb = score(rubric, before), sa = score(rubric, after), scores = {};
+    Object.keys(sb.display).forEach(function (k) { scores[k] = [sb.display[k], sa.display[k]]; });
+    return { cells: cells, scores: scores, before: sb, after: sa,
+             changed: cells.filter(function (c) { return c.change !== "same" && c.change !== "unanswered"; }) };
+  }
+
+  // ------------------------------------------------------------------ the report (report.py)
+
+  function overallLabel(rubric) { return rubric.scoring === "maturity" ? "Overall (mean)" : "Final (lowest section sum)"; }
+  function weakestLabel(rubric) { return "Weakest " + rubric.group_label.toLowerCase(); }
+  function coverageText(res) { return res.answered === res.total ? "" : "over " + res.answered + " of " + res.total + " cells"; }
+
+  function md(text) {
+    text = String(text).replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
+    return text.replace(/\|/g, "\\|").replace(/\s+/g, " ").trim();
+  }
+
+  function stepLine(rubric, step) {
+    return rubric._groupName[step.group] + ", " + rubric._itemName[step.item] + " (level " + step.level + "): " + step.text;
+  }
+
+  function aheadMessage(rubric, a) {
+    return rubric._groupName[a.group] + " (" + a.score + ") is ahead of its foundation " +
+      rubric._groupName[a.foundation] + " (" + a.foundation_score + ")";
+  }
+
+  /* The Markdown of report.result_markdown, line for line. */
+  function markdown(rubric, answers) {
+    var res = score(rubric, answers);
+    var blank = rubric.items.map(function () { return " |"; }).join("");
+    var lines = ["### " + md(rubric.title) + " (" + md(rubric.id) + " " + md(rubric.version) + ")", "",
+      "| " + md(rubric.group_label) + " | " + rubric.items.map(function (it) { return md(it.name); }).join(" | ") +
+        " | " + (rubric.scoring === "maturity" ? "Score" : "Sum") + " |",
+      "|---|" + rubric.items.map(function () { return ":-:|"; }).join("") + ":-:|"];
+    rubric.groups.forEach(function (g) {
+      var vals = rubric.items.map(function (it) { var c = g.id + "." + it.id; return isAnswered(answers, c) ? answers[c] : DASH; });
+      lines.push("| " + md(g.name) + " | " + vals.join(" | ") + " | " + res.display[g.id] + " |");
+    });
+    var cov = coverageText(res);
+    var key = rubric.scoring === "maturity" ? "overall" : "final";
+    lines.push("| **" + overallLabel(rubric) + "** |" + blank + " **" + res.display[key] + "**" + (cov ? " " + cov : "") + " |");
+    if (rubric.scoring === "maturity") {
+      var who = res.weakestGroups.map(function (g) { return rubric._groupName[g]; }).join(", ");
+      lines.push("| **" + md(weakestLabel(rubric)) + "** |" + blank + " **" + res.display.weakest + "**" + (who ? " (" + md(who) + ")" : "") + " |");
+    }
+    lines.push("", "Answered: " + res.answered + " of " + res.total + " cells.");
+    if (res.band) { lines.push("Interpretation: " + md(res.band) + "."); }
+    res.ahead.forEach(function (a) { lines.push("- Warning: " + md(aheadMessage(rubric, a)) + "."); });
+    lines.push("", res.next.length ? "**Next steps**" : "**Next steps:** none.", "");
+    res.next.forEach(function (s, i) { lines.push((i + 1) + ". " + md(stepLine(rubric, s))); });
+    return lines.join("\n").replace(/\s+$/, "") + "\n";
+  }
+
+  // ------------------------------------------------------------------ the format (JSON Schema)
 
   function isObject(x) { return x !== null && typeof x === "object" && !Array.isArray(x); }
 
-  /* Validate parsed JSON against the rubric. Returns {answers, notes, evidence, prefilled, created}
-   * with answers as level keys, or throws an Error with a clear message. */
-  function validateAssessment(rubric, data) {
-    if (!isObject(data)) { throw new Error("an assessment must be a JSON object"); }
-    if (data.format !== FORMAT) { throw new Error("field 'format' must be '" + FORMAT + "'"); }
-    if (data.format_version !== FORMAT_VERSION) { throw new Error("field 'format_version' must be " + FORMAT_VERSION); }
-    Object.keys(data).forEach(function (k) {
-      if (KNOWN_KEYS.indexOf(k) < 0) { throw new Error("unknown field '" + k + "'"); }
-    });
-    if (!isObject(data.rubric) || typeof data.rubric.id !== "string") { throw new Error("field 'rubric' must name the rubric id"); }
+  var TYPE_WORDS = { object: "a JSON object", array: "a list", string: "text", number: "a number",
+                     integer: "a whole number", "null": "null", "boolean": "true or false" };
+
+  function typeOk(t, x) {
+    switch (t) {
+      case "object": return isObject(x);
+      case "array": return Array.isArray(x);
+      case "string": return typeof x === "string";
+      case "number": return typeof x === "number";
+      case "integer": return typeof x === "number" && Number.isInteger(x);
+      case "null": return x === null;
+      case "boolean": return typeof x === "boolean";
+    }
+    return false;
+  }
+
+  function codePoints(s) { var n = 0; for (var ch of s) { n += 1; } return n; }  // Python's len()
+
+  function where(path) {
+    if (!path.length) { return ""; }
+    return String(path[0]) + path.slice(1).map(function (p) {
+      return typeof p === "number" ? "[" + p + "]" : "[" + JSON.stringify(p) + "]";
+    }).join("");
+  }
+
+  function reasonFor(node, kw, value) {
+    if (has(node, "x-error")) { return node["x-error"]; }
+    if (kw === "type") { return "must be " + [].concat(value).map(function (t) { return TYPE_WORDS[t]; }).join(" or "); }
+    if (kw === "const") { return "must be " + JSON.stringify(value); }
+    if (kw === "maxLength") { return "is longer than " + value + " characters"; }
+    if (kw === "maxItems" || kw === "maxProperties") { return "has more than " + value + " entries"; }
+    if (kw === "minimum") { return "must be at least " + value; }
+    return "has the wrong form";
+  }
+
+  /* The first error of `inst` against `node`, in the order jsonschema reports it (keywords in
+   * schema order; properties in schema order; other keys in the instance's order). Supports the
+   * keywords assessment.schema.json uses. Returns null or {path, text} / {path, reason}. */
+  function firstError(root, node, inst, path) {
+    var keys = Object.keys(node);
+    for (var i = 0; i < keys.length; i++) {
+      var kw = keys[i], v = node[kw], e = null, k, j;
+      if (kw === "$ref") {
+        e = firstError(root, root.$defs[v.replace("#/$defs/", "")], inst, path);
+      } else if (kw === "type") {
+        if (![].concat(v).some(function (t) { return typeOk(t, inst); })) { e = { path: path, reason: reasonFor(node, kw, v) }; }
+      } else if (kw === "const") {
+        if (JSON.stringify(inst) !== JSON.stringify(v)) { e = { path: path, reason: reasonFor(node, kw, v) }; }
+      } else if (kw === "required" && isObject(inst)) {
+        for (j = 0; j < v.length && !e; j++) {
+          if (!has(inst, v[j])) { e = { text: "field '" + where(path.concat([v[j]])) + "' is missing" }; }
+        }
+      } else if (kw === "properties" && isObject(inst)) {
+        for (k in v) { if (has(v, k) && has(inst, k)) { e = firstError(root, v[k], inst[k], path.concat([k])); if (e) { break; } } }
+      } else if (kw === "additionalProperties" && isObject(inst)) {
+        var extras = Object.keys(inst).filter(function (x) { return !(node.properties && has(node.properties, x)); });
+        for (j = 0; j < extras.length && !e; j++) {
+          if (v === false) { e = { text: "field '" + where(path.concat([extras[j]])) + "' is not a known field" }; }
+          else { e = firstError(root, v, inst[extras[j]], path.concat([extras[j]])); }
+        }
+      } else if (kw === "propertyNames" && isObject(inst)) {
+        var names = Object.keys(inst);
+        for (j = 0; j < names.length && !e; j++) {
+          var sub = firstError(root, v, names[j], []);
+          if (sub) { e = { text: "field '" + where(path) + "' has a key " + JSON.stringify(names[j].slice(0, 60)) + " that " + sub.reason }; }
+        }
+      } else if (kw === "items" && Array.isArray(inst)) {
+        for (j = 0; j < inst.length && !e; j++) { e = firstError(root, v, inst[j], path.concat([j])); }
+      } else if (kw === "maxLength" && typeof inst === "string") {
+        if (codePoints(inst) > v) { e = { path: path, reason: reasonFor(node, kw, v) }; }
+      } else if (kw === "pattern" && typeof inst === "string") {
+        if (!new RegExp(v).test(inst)) { e = { path: path, reason: reasonFor(node, kw, v) }; }
+      } else if (kw === "maxItems" && Array.isArray(inst)) {
+        if (inst.length > v) { e = { path: path, reason: reasonFor(node, kw, v) }; }
+      } else if (kw === "maxProperties" && isObject(inst)) {
+        if (Object.keys(inst).length > v) { e = { path: path, reason: reasonFor(node, kw, v) }; }
+      } else if (kw === "minimum" && typeof inst === "number") {
+        if (inst < v) { e = { path: path, reason: reasonFor(node, kw, v) }; }
+      }
+      if (e) { return e; }
+    }
+    return null;
+  }
+
+  /* One sentence for the first way `data` breaks the schema, or null (assessment.schema_problem). */
+  function schemaProblem(schema, data) {
+    var e = firstError(schema, schema, data, []);
+    if (!e) { return null; }
+    if (e.text) { return e.text; }
+    return e.path.length ? "field '" + where(e.path) + "' " + e.reason : "the assessment " + e.reason;
+  }
+
+  function pyRepr(s) { return "'" + s + "'"; }
+
+  var DAYS = [31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+
+  /* Does a timestamp of the schema's form name a real date and time? (Python: fromisoformat.) */
+  function realDate(text) {
+    var m = /^(\d{4})-(\d{2})-(\d{2})(?:T(\d{2}):(\d{2})(?::(\d{2}))?)?/.exec(text);
+    if (!m) { return false; }
+    var y = +m[1], mo = +m[2], d = +m[3];
+    var leap = (y % 4 === 0 && y % 100 !== 0) || y % 400 === 0;
+    if (y < 1 || mo < 1 || mo > 12 || d < 1 || d > (mo === 2 && !leap ? 28 : DAYS[mo - 1])) { return false; }
+    if (m[4] !== undefined && (+m[4] > 23 || +m[5] > 59 || (m[6] !== undefined && +m[6] > 59))) { return false; }
+    var off = /([+-])(\d{2}):(\d{2})$/.exec(text.slice(10));
+    return !off || (+off[2] <= 23 && +off[3] <= 59);
+  }
+
+  /* Validate parsed JSON: the schema, then the rubric (assessment.validate_assessment). Returns
+   * {answers (level keys), notes, evidence, prefilled, created} or throws Error(message). */
+  function validateAssessment(rubric, schema, data) {
+    var problem = schemaProblem(schema, data);
+    if (problem) { throw new Error(problem); }
     if (data.rubric.id !== rubric.id) {
-      throw new Error("this is an assessment for rubric '" + data.rubric.id + "', not '" + rubric.id + "'");
+      throw new Error("this is an assessment for rubric " + pyRepr(data.rubric.id) + ", not " + pyRepr(rubric.id));
     }
-    if (typeof data.rubric.version !== "string" || data.rubric.version.split(".")[0] !== rubric.version.split(".")[0]) {
-      throw new Error("rubric version " + JSON.stringify(data.rubric.version) + " is incompatible with " + rubric.version);
+    var version = data.rubric.version;
+    if (version.split(".")[0] !== rubric.version.split(".")[0]) {
+      throw new Error("field 'rubric[\"version\"]' " + pyRepr(version) + " is incompatible with rubric " +
+                      pyRepr(rubric.id) + " version " + rubric.version);
     }
-    var answers = {};
-    var raw = data.answers === undefined ? {} : data.answers;
-    if (!isObject(raw)) { throw new Error("field 'answers' must be an object of cell -> level"); }
+    function unknown(field, c) { return new Error("field '" + field + "' has unknown cell " + pyRepr(c) + " for rubric " + pyRepr(rubric.id)); }
+    var answers = {}, raw = data.answers || {};
     Object.keys(raw).forEach(function (c) {
-      if (!Object.prototype.hasOwnProperty.call(rubric.cells, c)) { throw new Error("unknown cell '" + c + "'"); }
+      if (!has(rubric.cells, c)) { throw unknown("answers", c); }
       if (raw[c] === null) { return; }
       var key = levelKey(rubric, raw[c]);
       if (key === null) {
-        throw new Error("level " + JSON.stringify(raw[c]) + " for '" + c + "' is out of range (allowed: " + levelLabels(rubric) + ")");
+        throw new Error("field '" + where(["answers", c]) + "' level " + String(raw[c]) +
+                        " is out of range; allowed: " + levelLabels(rubric));
       }
       answers[c] = key;
     });
-    var notes = {};
-    var rawNotes = data.notes === undefined || data.notes === null ? {} : data.notes;
-    if (!isObject(rawNotes)) { throw new Error("field 'notes' must be an object of cell -> text"); }
-    Object.keys(rawNotes).forEach(function (c) {
-      if (!Object.prototype.hasOwnProperty.call(rubric.cells, c)) { throw new Error("note for unknown cell '" + c + "'"); }
-      if (typeof rawNotes[c] !== "string") { throw new Error("the note for '" + c + "' must be text"); }
-      notes[c] = rawNotes[c];
+    var notes = data.notes || {}, evidence = data.evidence || {}, prefilled = data.prefilled || [];
+    [["notes", Object.keys(notes)], ["evidence", Object.keys(evidence)], ["prefilled", prefilled]].forEach(function (pair) {
+      pair[1].forEach(function (c) { if (!has(rubric.cells, c)) { throw unknown(pair[0], c); } });
     });
-    var evidence = data.evidence === undefined || data.evidence === null ? {} : data.evidence;
-    if (!isObject(evidence)) { throw new Error("field 'evidence' must be an object of cell -> list"); }
-    Object.keys(evidence).forEach(function (c) {
-      if (!Object.prototype.hasOwnProperty.call(rubric.cells, c)) { throw new Error("evidence for unknown cell '" + c + "'"); }
-      if (!Array.isArray(evidence[c])) { throw new Error("the evidence for '" + c + "' must be a list"); }
-    });
-    var prefilled = data.prefilled === undefined || data.prefilled === null ? [] : data.prefilled;
-    if (!Array.isArray(prefilled)) { throw new Error("field 'prefilled' must be a list of cells"); }
-    prefilled.forEach(function (c) {
-      if (!Object.prototype.hasOwnProperty.call(rubric.cells, c)) { throw new Error("unknown pre-filled cell '" + c + "'"); }
-    });
-    if (data.created !== undefined && data.created !== null && typeof data.created !== "string") {
-      throw new Error("field 'created' must be an ISO 8601 timestamp");
+    var created = data.created === undefined ? null : data.created;
+    if (created !== null && !realDate(created)) {
+      throw new Error("field 'created' is not a real date and time: " + pyRepr(created));
     }
-    return { answers: answers, notes: notes, evidence: evidence, prefilled: prefilled.slice(), created: data.created || null };
+    var cleanNotes = {}, cleanEvidence = {};
+    rubric._cellOrder.forEach(function (c) {
+      if (has(notes, c)) { cleanNotes[c] = notes[c]; }
+      if (has(evidence, c)) { cleanEvidence[c] = evidence[c]; }
+    });
+    return { answers: answers, notes: cleanNotes, evidence: cleanEvidence,
+             prefilled: rubric._cellOrder.filter(function (c) { return prefilled.indexOf(c) >= 0; }),
+             created: created };
   }
 
-  function parseAssessment(rubric, text) {
+  function maxBytes(schema) { return schema["x-max-bytes"]; }
+
+  function sizeText(n) { return n.toLocaleString("en-US"); }
+
+  /* Parse a file's bytes (assessment.parse_assessment): size, UTF-8, JSON, then validate. */
+  function parseBytes(rubric, schema, bytes) {
+    if (bytes.length > maxBytes(schema)) {
+      throw new Error("the file is " + sizeText(bytes.length) + " bytes; an assessment may have at most " + sizeText(maxBytes(schema)));
+    }
+    var text;
+    try { text = new TextDecoder("utf-8", { fatal: true }).decode(bytes); }  // drops a UTF-8 BOM
+    catch (e) { throw new Error("not UTF-8 text; save the file as UTF-8"); }
+    return parseText(rubric, schema, text);
+  }
+
+  function parseText(rubric, schema, text) {
     var data;
-    try { data = JSON.parse(text); } catch (e) { throw new Error("the file is not valid JSON"); }
-    return validateAssessment(rubric, data);
+    try { data = JSON.parse(text); } catch (e) { throw new Error("not valid JSON (" + e.message + ")"); }
+    return validateAssessment(rubric, schema, data);
   }
 
   function toBase64Url(text) {
@@ -213,17 +415,35 @@
     var bin = atob(b64);
     var bytes = new Uint8Array(bin.length);
     for (var i = 0; i < bin.length; i++) { bytes[i] = bin.charCodeAt(i); }
-    return new TextDecoder("utf-8", { fatal: true }).decode(bytes);
+    return bytes;
   }
+
+  /* Text with `backtick` spans as <code> elements, appended to `parent` (never as HTML). */
+  function appendInline(parent, text) {
+    String(text).split("`").forEach(function (part, i) {
+      if (!part) { return; }
+      if (i % 2) { var code = document.createElement("code"); code.textContent = part; parent.appendChild(code); }
+      else { parent.appendChild(document.createTextNode(part)); }
+    });
+  }
+
+  function emptyState() { return { answers: {}, notes: {}, evidence: {}, prefilled: [], created: null }; }
+
+  function countOf(obj) { return Object.keys(obj).length; }
+
+  function plural(n, word) { return n + " " + word + (n === 1 ? "" : "s"); }
 
   // ------------------------------------------------------------------ the page
 
   function Scorecard(form) {
-    var scriptEl = form.querySelector("script[data-mle-rubric]");
     this.form = form;
-    this.rubric = prepare(JSON.parse(scriptEl.textContent));
+    this.rubric = prepare(JSON.parse(form.querySelector("script[data-mle-rubric]").textContent));
+    this.schema = JSON.parse(form.querySelector("script[data-mle-schema]").textContent);
     this.storageKey = "mlecourse-scorecard:" + this.rubric.id;
-    this.state = { answers: {}, notes: {}, evidence: {}, prefilled: [], created: null };
+    this.undoKey = this.storageKey + ":undo";
+    this.state = emptyState();
+    this.undo = null;      // {data: assessment, why: "import"} - one step
+    this.pending = null;   // the action a confirmation waits for
     this.messageEl = form.querySelector("[data-mle-message]");
     this.bind();
     this.restore();
@@ -251,29 +471,49 @@
 
   /* Read the answers from the radio inputs. */
   Scorecard.prototype.read = function () {
-    var self = this;
-    var answers = {};
+    var self = this, answers = {};
     self.rubric._cellOrder.forEach(function (c) {
       Array.prototype.forEach.call(self.radios(c), function (r) { if (r.checked) { answers[c] = r.value; } });
     });
     self.state.answers = answers;
   };
 
-  Scorecard.prototype.assessment = function () {
-    var self = this, answers = {}, notes = {};
-    self.rubric._cellOrder.forEach(function (c) {
-      if (self.state.answers[c] !== undefined) { answers[c] = self.rubric._units[self.state.answers[c]] / self.rubric._scale; }
-      if (self.state.notes[c]) { notes[c] = self.state.notes[c]; }
+  Scorecard.prototype.assessmentOf = function (state) {
+    var rubric = this.rubric, answers = {}, notes = {};
+    rubric._cellOrder.forEach(function (c) {
+      if (state.answers[c] !== undefined) { answers[c] = rubric._units[state.answers[c]] / rubric._scale; }
+      if (state.notes[c]) { notes[c] = state.notes[c]; }
     });
     return { format: FORMAT, format_version: FORMAT_VERSION,
-             rubric: { id: self.rubric.id, version: self.rubric.version },
-             answers: answers, notes: notes, evidence: self.state.evidence,
-             prefilled: self.state.prefilled.filter(function (c) { return answers[c] !== undefined; }),
+             rubric: { id: rubric.id, version: rubric.version },
+             answers: answers, notes: notes, evidence: state.evidence,
+             prefilled: state.prefilled.filter(function (c) { return answers[c] !== undefined; }),
              created: new Date().toISOString().replace(/\.\d{3}Z$/, "+00:00") };
   };
 
+  Scorecard.prototype.assessment = function () { return this.assessmentOf(this.state); };
+
+  /* Write to local storage; a failure (full, blocked, private mode) is shown, never swallowed. */
+  Scorecard.prototype.store = function (key, value) {
+    try {
+      if (value === null) { window.localStorage.removeItem(key); } else { window.localStorage.setItem(key, value); }
+      return null;
+    } catch (e) {
+      return (e && e.name ? e.name : "error");
+    }
+  };
+
+  Scorecard.prototype.saveError = function (why) {
+    return "Your answers could not be saved in this browser (" + why + ": storage is full or blocked). " +
+      "They stay on this page until you leave it: use Export JSON to keep them.";
+  };
+
+  /* Save the answers; returns true, or shows why not and returns false. */
   Scorecard.prototype.save = function () {
-    try { window.localStorage.setItem(this.storageKey, JSON.stringify(this.assessment())); } catch (e) { /* private mode */ }
+    var failed = this.store(this.storageKey, JSON.stringify(this.assessment()));
+    if (failed) { this.message(this.saveError(failed), "error"); this.saveFailed = true; return false; }
+    if (this.saveFailed) { this.saveFailed = false; this.message("Saved in this browser again.", "info"); }
+    return true;
   };
 
   Scorecard.prototype.apply = function (parsed) {
@@ -282,48 +522,136 @@
     this.update();
   };
 
+  Scorecard.prototype.hasContent = function (state) {
+    return countOf(state.answers) > 0 || countOf(state.notes) > 0;
+  };
+
+  Scorecard.prototype.sameContent = function (a, b) {
+    var A = this.assessmentOf(a), B = this.assessmentOf(b);
+    return JSON.stringify([A.answers, A.notes]) === JSON.stringify([B.answers, B.notes]);
+  };
+
+  Scorecard.prototype.setUndo = function (undo) {
+    this.undo = undo;
+    var failed = this.store(this.undoKey, undo ? JSON.stringify(undo) : null);
+    var button = this.form.querySelector('[data-mle-action="undo"]');
+    button.disabled = !undo;
+    button.textContent = undo ? "Undo " + undo.why : "Undo";
+    return failed;
+  };
+
+  /* Replace the answers (import, link, reset) keeping the previous ones for one-step undo.
+   * Returns "" or the text of a failed save, to append to the caller's message. */
+  Scorecard.prototype.replace = function (parsed, why) {
+    var before = this.assessment();
+    var failed = this.hasContent(this.state) ? this.setUndo({ data: before, why: why }) : this.setUndo(null);
+    this.apply(parsed);
+    var saved = this.store(this.storageKey, JSON.stringify(this.assessment()));
+    var problems = [];
+    if (saved) { problems.push(this.saveError(saved)); this.saveFailed = true; }
+    if (failed) { problems.push("The previous answers could not be kept in this browser for undo (" + failed + "); Undo works until you leave this page."); }
+    return problems.join(" ");
+  };
+
+  Scorecard.prototype.say = function (text, problem) {
+    if (problem) { this.message(text + " " + problem, "error"); } else { this.message(text, "info"); }
+  };
+
+  Scorecard.prototype.undoLast = function () {
+    if (!this.undo) { this.message("There is nothing to undo.", "info"); return; }
+    var undo = this.undo, parsed;
+    try { parsed = validateAssessment(this.rubric, this.schema, undo.data); }
+    catch (e) { this.setUndo(null); this.message("The earlier answers could not be restored (" + e.message + ").", "error"); return; }
+    // nothing is ever lost: the answers the undo replaces can be brought back in turn
+    var current = this.hasContent(this.state) ? { data: this.assessment(), why: "restore" } : null;
+    this.apply(parsed);
+    this.setUndo(current);
+    var failed = this.store(this.storageKey, JSON.stringify(this.assessment()));
+    this.say("Restored the answers you had before the " + undo.why + "." +
+             (current ? " Undo restore brings back the ones it replaced." : ""), failed ? this.saveError(failed) : "");
+  };
+
+  /* Ask before a destructive action; `yes` runs on confirmation. */
+  Scorecard.prototype.ask = function (text, yesLabel, yes, no) {
+    var box = this.form.querySelector("[data-mle-confirm]");
+    box.querySelector("[data-mle-confirm-text]").textContent = text;
+    box.querySelector('[data-mle-action="confirm"]').textContent = yesLabel;
+    box.hidden = false;
+    this.pending = { yes: yes, no: no || null };
+    box.querySelector('[data-mle-action="confirm"]').focus();
+  };
+
+  Scorecard.prototype.answerPending = function (ok) {
+    var p = this.pending;
+    this.pending = null;
+    this.form.querySelector("[data-mle-confirm]").hidden = true;
+    if (p && ok) { p.yes(); } else if (p && p.no) { p.no(); }
+  };
+
+  Scorecard.prototype.clearHash = function () {
+    if ((window.location.hash || "").indexOf("#assessment=") === 0) {
+      history.replaceState(null, "", window.location.href.split("#")[0]);
+    }
+  };
+
   Scorecard.prototype.restore = function () {
-    var hash = window.location.hash || "";
-    var fromLink = false;
-    if (hash.indexOf("#assessment=") === 0) {
+    var self = this, stored = null, undo = null;
+    try { stored = window.localStorage.getItem(self.storageKey); undo = window.localStorage.getItem(self.undoKey); }
+    catch (e) { self.message(self.saveError(e && e.name ? e.name : "error"), "error"); }
+    if (stored) {
+      try { self.apply(parseText(self.rubric, self.schema, stored)); }
+      catch (e) { self.message("The answers saved in this browser could not be read (" + e.message + ") and were ignored.", "error"); }
+    }
+    if (undo) {
       try {
-        this.apply(parseAssessment(this.rubric, fromBase64Url(hash.slice("#assessment=".length))));
-        this.save();
-        // drop the answers from the address so that later changes survive a reload
-        history.replaceState(null, "", window.location.href.split("#")[0]);
-        this.message("Loaded the answers from the shared link; they replace the answers saved in this browser.", "info");
-        fromLink = true;
-      } catch (e) {
-        this.message("The shared link could not be read (" + e.message + "); it was ignored.", "error");
-      }
+        var u = JSON.parse(undo);
+        validateAssessment(self.rubric, self.schema, u.data);
+        self.setUndo({ data: u.data, why: String(u.why || "last change") });
+      } catch (e) { self.setUndo(null); }
     }
-    if (!fromLink) {
-      var stored = null;
-      try { stored = window.localStorage.getItem(this.storageKey); } catch (e) { stored = null; }
-      if (stored) {
-        try {
-          this.apply(parseAssessment(this.rubric, stored));
-          return;
-        } catch (e) {
-          var keep = this.messageEl.textContent ? this.messageEl.textContent + " " : "";
-          this.message(keep + "The answers saved in this browser could not be read (" + e.message + ") and were ignored.", "error");
-        }
-      }
+    self.update();
+    self.fromLink();
+  };
+
+  /* A #assessment= link: load it, asking first when it would replace other saved answers. */
+  Scorecard.prototype.fromLink = function () {
+    var self = this, hash = window.location.hash || "";
+    if (hash.indexOf("#assessment=") !== 0) { return; }
+    var parsed;
+    try { parsed = parseBytes(self.rubric, self.schema, fromBase64Url(hash.slice("#assessment=".length))); }
+    catch (e) {
+      var keep = self.messageEl.textContent ? self.messageEl.textContent + " " : "";
+      self.message(keep + "The shared link could not be read (" + e.message + "); it was ignored and your answers are unchanged.", "error");
+      return;
     }
-    this.update();
+    var load = function () {
+      self.clearHash();  // later changes must survive a reload
+      var had = self.hasContent(self.state), problem = self.replace(parsed, "shared link");
+      self.say("Loaded the answers from the shared link." + (had ? " Undo brings back the answers you had." : ""), problem);
+    };
+    if (!self.hasContent(self.state) || self.sameContent(self.state, parsed)) { load(); return; }
+    self.ask("This shared link carries " + plural(countOf(parsed.answers), "answer") + " and " + plural(countOf(parsed.notes), "note") +
+             ". Replace the " + plural(countOf(self.state.answers), "answer") + " and " + plural(countOf(self.state.notes), "note") +
+             " saved in this browser with them? You can undo this.", "Replace with the link's answers", load, function () {
+      self.clearHash();
+      self.message("Kept the answers saved in this browser; the link's answers were not loaded.", "info");
+    });
   };
 
   /* Recompute and redraw every result from the state. */
   Scorecard.prototype.update = function () {
     var self = this, rubric = self.rubric;
     var res = score(rubric, self.state.answers);
-    var nodes = self.form.querySelectorAll("[data-mle-score]");
-    Array.prototype.forEach.call(nodes, function (el) {
+    Array.prototype.forEach.call(self.form.querySelectorAll("[data-mle-score]"), function (el) {
       var k = el.getAttribute("data-mle-score");
-      if (Object.prototype.hasOwnProperty.call(res.display, k)) { el.textContent = res.display[k]; }
+      if (has(res.display, k)) { el.textContent = res.display[k]; }
     });
-    var bandEl = self.form.querySelector("[data-mle-band]");
-    if (bandEl) { bandEl.textContent = res.band === null ? DASH : res.band; }
+    var set = function (sel, text) { var el = self.form.querySelector(sel); if (el) { el.textContent = text; } };
+    set("[data-mle-band]", res.band === null ? DASH : res.band);
+    set("[data-mle-answered]", String(res.answered));
+    set("[data-mle-coverage]", coverageText(res));
+    set("[data-mle-weakest-names]", res.weakestGroups.length ?
+        "(" + res.weakestGroups.map(function (g) { return rubric._groupName[g]; }).join(", ") + ")" : "");
     rubric._cellOrder.forEach(function (c) {
       var td = self.form.querySelector('[data-mle-heat="' + cssEscape(c) + '"]');
       var key = self.state.answers[c];
@@ -331,8 +659,9 @@
       var pre = self.state.prefilled.indexOf(c) >= 0 && key !== undefined;
       if (td) {
         td.textContent = key === undefined ? "" : key;
-        if (key === undefined) { td.removeAttribute("data-rank"); } else { td.setAttribute("data-rank", String(rubric._rank[key])); }
-        td.title = c + (key === undefined ? ": not answered" : ": " + key);
+        if (key === undefined) { td.removeAttribute("data-rank"); td.removeAttribute("data-shade"); }
+        else { td.setAttribute("data-rank", String(rubric._rank[key])); td.setAttribute("data-shade", String(rubric._shade[key])); }
+        td.title = c + (key === undefined ? ": not answered" : ": " + key + " " + rubric.levels[rubric._rank[key]].name);
       }
       if (fs) {
         fs.classList.toggle("mle-answered", key !== undefined);
@@ -345,8 +674,6 @@
     var list = self.form.querySelector("[data-mle-next]");
     while (list.firstChild) { list.removeChild(list.firstChild); }
     var maturity = rubric.scoring === "maturity";
-    var groupNames = {}; rubric.groups.forEach(function (g) { groupNames[g.id] = g.name; });
-    var itemNames = {}; rubric.items.forEach(function (it) { itemNames[it.id] = it.name; });
     res.next.forEach(function (step) {
       var li = document.createElement("li");
       li.setAttribute("data-cell", step.cell);
@@ -355,11 +682,12 @@
       li.setAttribute("data-level", step.level);
       var head = document.createElement("strong");
       head.textContent = maturity
-        ? groupNames[step.group] + ", " + itemNames[step.item].toLowerCase() + " (level " + step.level + ")"
-        : groupNames[step.group] + " " + step.item + " (" + step.level + ")";
+        ? rubric._groupName[step.group] + ", " + rubric._itemName[step.item].toLowerCase() + " (level " + step.level + ")"
+        : rubric._groupName[step.group] + " " + step.item + " (" + step.level + ")";
       li.appendChild(head);
-      if (!maturity) { li.appendChild(document.createTextNode(" " + rubric.cells[step.cell].question)); }
-      li.appendChild(document.createTextNode(maturity ? ": " + step.text : " " + step.text));
+      if (!maturity) { li.appendChild(document.createTextNode(" ")); appendInline(li, rubric.cells[step.cell].question); }
+      li.appendChild(document.createTextNode(maturity ? ": " : " "));
+      appendInline(li, step.text);
       var note = self.state.notes[step.cell];
       if (note) {
         var n = document.createElement("span");
@@ -369,11 +697,8 @@
       }
       list.appendChild(li);
     });
-    if (!res.next.length) {
-      list.setAttribute("data-empty", res.answered ? "done" : "none");
-    } else {
-      list.removeAttribute("data-empty");
-    }
+    if (!res.next.length) { list.setAttribute("data-empty", res.answered ? "done" : "none"); }
+    else { list.removeAttribute("data-empty"); }
     // ahead of foundations
     var ahead = self.form.querySelector("[data-mle-ahead]");
     if (ahead) {
@@ -382,17 +707,13 @@
         var li = document.createElement("li");
         li.setAttribute("data-group", a.group);
         li.setAttribute("data-foundation", a.foundation);
-        li.textContent = groupNames[a.group] + " (" + a.score + ") is ahead of its foundation " +
-          groupNames[a.foundation] + " (" + a.foundation_score + "): strengthen " + groupNames[a.foundation] + " first.";
+        li.textContent = aheadMessage(rubric, a) + ": strengthen " + rubric._groupName[a.foundation] + " first.";
         ahead.appendChild(li);
       });
     }
-    var un = self.form.querySelector("[data-mle-unanswered]");
-    if (un) {
-      var total = rubric._cellOrder.length, missing = res.unanswered.length;
-      un.textContent = missing === 0 ? "All " + total + " answered." :
-        missing + " of " + total + " unanswered (" + (maturity ? "left out of the scores" : "counted as not done") + ").";
-    }
+    var total = rubric._cellOrder.length, missing = res.unanswered.length;
+    set("[data-mle-unanswered]", missing === 0 ? "All " + total + " answered." :
+        missing + " of " + total + " unanswered (" + (maturity ? "left out of the scores" : "counted as not done") + ").");
     self.lastResult = res;
     self.form.setAttribute("data-mle-ready", "true");
   };
@@ -401,14 +722,14 @@
     var self = this, form = self.form;
     form.addEventListener("submit", function (e) { e.preventDefault(); });
     form.addEventListener("change", function (e) {
-      var t = e.target;
+      var t = e.target, action = t.getAttribute && t.getAttribute("data-mle-action");
       if (t.type === "radio") {
         self.read();
         var i = self.state.prefilled.indexOf(t.name);
         if (i >= 0) { self.state.prefilled.splice(i, 1); }
         self.update(); self.save();
-      } else if (t.getAttribute("data-mle-action") === "import") {
-        self.importFile(t);
+      } else if (action === "import" || action === "compare") {
+        self.readFile(t, action);
       }
     });
     form.addEventListener("input", function (e) {
@@ -428,40 +749,98 @@
       }
       var action = t.getAttribute && t.getAttribute("data-mle-action");
       if (action === "export") { self.exportFile(); }
+      else if (action === "export-markdown") { self.exportMarkdown(); }
       else if (action === "share") { self.share(); }
       else if (action === "reset") { self.reset(); }
+      else if (action === "undo") { self.undoLast(); }
+      else if (action === "confirm") { self.answerPending(true); }
+      else if (action === "cancel") { self.answerPending(false); }
     });
-    window.addEventListener("hashchange", function () {
-      if ((window.location.hash || "").indexOf("#assessment=") === 0) { self.restore(); }
-    });
+    window.addEventListener("hashchange", function () { self.fromLink(); });
   };
 
-  Scorecard.prototype.exportFile = function () {
-    var text = JSON.stringify(this.assessment(), null, 2) + "\n";
-    var blob = new Blob([text], { type: "application/json" });
+  Scorecard.prototype.download = function (text, name, type) {
+    var blob = new Blob([text], { type: type });
     var a = document.createElement("a");
     a.href = URL.createObjectURL(blob);
-    a.download = this.rubric.id + "-assessment.json";
+    a.download = name;
     document.body.appendChild(a);
     a.click();
     setTimeout(function () { URL.revokeObjectURL(a.href); a.remove(); }, 0);
-    this.message("Exported " + a.download + ".", "info");
   };
 
-  Scorecard.prototype.importFile = function (input) {
-    var self = this;
-    var file = input.files && input.files[0];
+  Scorecard.prototype.exportFile = function () {
+    var name = this.rubric.id + "-assessment.json";
+    this.download(JSON.stringify(this.assessment(), null, 2) + "\n", name, "application/json");
+    this.message("Exported " + name + ".", "info");
+  };
+
+  Scorecard.prototype.exportMarkdown = function () {
+    var name = this.rubric.id + "-scorecard.md";
+    this.download(markdown(this.rubric, this.state.answers), name, "text/markdown");
+    this.message("Exported " + name + ": the table `mlecourse score --format markdown` prints, for a pull request or a wiki.", "info");
+  };
+
+  /* Import (replace the answers, undoable) or compare (show the differences) a chosen file. */
+  Scorecard.prototype.readFile = function (input, action) {
+    var self = this, file = input.files && input.files[0];
     if (!file) { return; }
-    file.text().then(function (text) {
-      try {
-        self.apply(parseAssessment(self.rubric, text));
-        self.save();
-        self.message("Imported " + file.name + ".", "info");
-      } catch (e) {
-        self.message("Import failed: " + e.message + ". Your current answers are unchanged.", "error");
+    var verb = action === "import" ? "Import" : "Compare";
+    var fail = function (e) {
+      self.message(verb + " failed: " + e.message + ". Your current answers are unchanged.", "error");
+      input.value = "";
+    };
+    if (file.size > maxBytes(self.schema)) {  // refuse before reading a huge file
+      fail(new Error("the file is " + sizeText(file.size) + " bytes; an assessment may have at most " + sizeText(maxBytes(self.schema))));
+      return;
+    }
+    file.arrayBuffer().then(function (buffer) {
+      var parsed;
+      try { parsed = parseBytes(self.rubric, self.schema, new Uint8Array(buffer)); } catch (e) { fail(e); return; }
+      if (action === "import") {
+        var had = self.hasContent(self.state), problem = self.replace(parsed, "import");
+        self.say("Imported " + file.name + "." + (had ? " Undo brings back the answers you had." : ""), problem);
+      } else {
+        self.showComparison(parsed, file.name);
       }
       input.value = "";
+    }, fail);
+  };
+
+  Scorecard.prototype.showComparison = function (before, name) {
+    var self = this, rubric = self.rubric;
+    var cmp = compare(rubric, before.answers, self.state.answers);
+    var box = self.form.querySelector("[data-mle-compare]");
+    while (box.firstChild) { box.removeChild(box.firstChild); }
+    var el = function (tag, text, parent) { var x = document.createElement(tag); if (text !== undefined) { x.textContent = text; } (parent || box).appendChild(x); return x; };
+    el("h3", "Compared with " + name);
+    el("p", "Before: the file. After: the answers on this page.");
+    var table = el("table"), head = el("tr", undefined, el("thead", undefined, table));
+    ["", "before", "after"].forEach(function (t) { el("th", t, head); });
+    var body = el("tbody", undefined, table);
+    var label = function (k) {
+      if (k === "overall" || k === "final") { return overallLabel(rubric); }
+      if (k === "weakest") { return weakestLabel(rubric); }
+      return rubric._groupName[k];
+    };
+    Object.keys(cmp.scores).forEach(function (k) {
+      var tr = el("tr", undefined, body);
+      tr.setAttribute("data-key", k);
+      el("th", label(k), tr); el("td", cmp.scores[k][0], tr); el("td", cmp.scores[k][1], tr);
     });
+    var tr = el("tr", undefined, body);
+    tr.setAttribute("data-key", "answered");
+    el("th", "Cells answered", tr); el("td", String(cmp.before.answered), tr); el("td", String(cmp.after.answered), tr);
+    el("h4", cmp.changed.length ? plural(cmp.changed.length, "cell") + " changed" : "No cell changed");
+    var ul = el("ul");
+    cmp.changed.forEach(function (c) {
+      var li = el("li", c.cell + ": " + (c.before === null ? DASH : c.before) + " \u2192 " + (c.after === null ? DASH : c.after) + " (" + c.change + ")", ul);
+      li.setAttribute("data-cell", c.cell);
+      li.setAttribute("data-change", c.change);
+    });
+    box.hidden = false;
+    self.lastComparison = cmp;
+    self.message("Compared with " + name + ": " + plural(cmp.changed.length, "cell") + " changed.", "info");
   };
 
   Scorecard.prototype.share = function () {
@@ -475,16 +854,16 @@
   };
 
   Scorecard.prototype.reset = function () {
-    this.state = { answers: {}, notes: {}, evidence: {}, prefilled: [], created: null };
-    this.fill();
-    try { window.localStorage.removeItem(this.storageKey); } catch (e) { /* ignore */ }
-    if ((window.location.hash || "").indexOf("#assessment=") === 0) {
-      history.replaceState(null, "", window.location.href.split("#")[0]);
-    }
-    var out = this.form.querySelector("[data-mle-share-url]");
-    out.value = ""; out.hidden = true;
-    this.update();
-    this.message("All answers cleared.", "info");
+    var self = this;
+    if (!self.hasContent(self.state)) { self.message("There are no answers to reset.", "info"); return; }
+    self.ask("Clear all " + plural(countOf(self.state.answers), "answer") + " and " + plural(countOf(self.state.notes), "note") +
+             "? You can undo this.", "Clear all answers", function () {
+      var problem = self.replace(emptyState(), "reset");
+      self.clearHash();
+      var out = self.form.querySelector("[data-mle-share-url]");
+      out.value = ""; out.hidden = true;
+      self.say("All answers cleared. Undo brings them back.", problem);
+    }, function () { self.message("Nothing was cleared.", "info"); });
   };
 
   function cssEscape(s) {
@@ -506,12 +885,18 @@
     });
   }
 
+  function ready(rubric) { return rubric._scale ? rubric : prepare(rubric); }
+
   window.MLEScorecard = {
-    score: function (rubric, answers) { return score(rubric._scale ? rubric : prepare(rubric), answers); },
+    score: function (rubric, answers) { return score(ready(rubric), answers); },
+    compare: function (rubric, before, after) { return compare(ready(rubric), before, after); },
+    markdown: function (rubric, answers) { return markdown(ready(rubric), answers); },
     prepare: prepare,
     formatFraction: formatFraction,
     roundHalfUpTenths: roundHalfUpTenths,
-    validateAssessment: validateAssessment,
+    schemaProblem: schemaProblem,
+    validateAssessment: function (rubric, schema, data) { return validateAssessment(ready(rubric), schema, data); },
+    parseBytes: function (rubric, schema, bytes) { return parseBytes(ready(rubric), schema, bytes); },
     instances: []
   };
 
