@@ -15,7 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from mlecourse.classroom import discover, edited_check_cells, init, teacher_commands
+from mlecourse.classroom import (TEACHER_LAB_EXTENSIONS, TEACHER_SERVER_EXTENSIONS, discover,
+                                 edited_check_cells, init)
 from mlecourse.cli import main
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -42,7 +43,7 @@ def test_init_writes_a_course_and_never_overwrites_one(tmp_path, capsys):
     course = tmp_path / "course"
     assert main(["classroom", "init", str(course), "--repo", str(ROOT), "--only", *SMALL]) == 0
     out = capsys.readouterr().out
-    assert "jupyter labextension disable --level=user @jupyter/nbgrader:formgrader" in out
+    assert "mlecourse classroom tools hide" in out and "mlecourse classroom tools show" in out
     assert sorted(p.name for p in (course / "source").iterdir()) == sorted(SMALL)
     assert (course / "source" / "warm-up" / "warm-up.ipynb").read_bytes() == \
         (ROOT / "solutions" / "warm-up.ipynb").read_bytes()
@@ -73,18 +74,64 @@ def test_init_refuses_unknown_names_and_update_of_a_non_course(tmp_path, capsys)
     assert "no nbgrader_config.py" in capsys.readouterr().err
 
 
-def test_teacher_commands_name_extensions_nbgrader_really_has():
+def test_teacher_tools_are_extensions_nbgrader_really_has():
     """The names come from nbgrader's installed lab extension and server extension modules."""
     import importlib
 
     nbgrader = importlib.import_module("nbgrader")
     lab = Path(nbgrader.__file__).parent / "labextension"
     bundle = " ".join(p.read_text(errors="ignore") for p in lab.rglob("*.js"))
-    for line in teacher_commands():
-        if line.startswith("jupyter labextension"):
-            assert f'"{line.split()[-1]}"' in bundle, line
-        elif line.startswith("jupyter server"):
-            importlib.import_module(line.split()[-1])
+    for name in TEACHER_LAB_EXTENSIONS:
+        assert f'"{name}"' in bundle, name
+    for name in TEACHER_SERVER_EXTENSIONS:
+        importlib.import_module(name)
+
+
+_EFFECTIVE = """
+from jupyter_server.serverapp import ServerApp
+app = ServerApp()
+app.load_config_file()
+app.find_server_extensions()
+print(sorted(k for k, on in app.jpserver_extensions.items() if on and k.startswith("nbgrader")))
+"""
+
+
+def _jupyter(config_dir: Path, *args: str) -> str:
+    env = {**os.environ, "JUPYTER_CONFIG_DIR": str(config_dir)}
+    proc = subprocess.run([*args], env=env, capture_output=True, text=True, timeout=300,
+                          cwd=config_dir)
+    return proc.stdout + proc.stderr
+
+
+def test_tools_hide_and_show_teacher_tools_for_one_account(tmp_path, monkeypatch, capsys):
+    config_dir = tmp_path / "jupyter"
+    config_dir.mkdir()
+    # A setting the user already has is kept.
+    (config_dir / "jupyter_server_config.json").write_text('{"ServerApp": {"port": 9999}}')
+    monkeypatch.setenv("JUPYTER_CONFIG_DIR", str(config_dir))
+    python = sys.executable
+    jupyter = str(Path(python).parent / "jupyter")
+
+    assert main(["classroom", "tools", "hide"]) == 0
+    assert "hidden" in capsys.readouterr().out
+    server = _jupyter(config_dir, python, "-c", _EFFECTIVE)
+    assert "nbgrader.server_extensions.formgrader" not in server
+    assert "nbgrader.server_extensions.assignment_list" in server  # learners keep Assignments
+    assert json.loads((config_dir / "jupyter_server_config.json").read_text())["ServerApp"]["port"] == 9999
+    lab = _jupyter(config_dir, jupyter, "labextension", "list")
+    disabled = lab.split("Disabled extensions:")[1] if "Disabled extensions:" in lab else ""
+    assert "@jupyter/nbgrader:formgrader" in disabled
+    assert "@jupyter/nbgrader:create-assignment" in disabled
+    assert "@jupyter/nbgrader:assignment-list" not in disabled
+
+    assert main(["classroom", "tools", "show"]) == 0
+    assert "nbgrader.server_extensions.formgrader" in _jupyter(config_dir, python, "-c", _EFFECTIVE)
+    assert "Disabled extensions:" not in _jupyter(config_dir, jupyter, "labextension", "list")
+
+    (config_dir / "jupyter_server_config.json").write_text("{broken")
+    assert main(["classroom", "tools", "hide"]) == 2
+    assert "not valid JSON" in capsys.readouterr().err
+    assert (config_dir / "jupyter_server_config.json").read_text() == "{broken"
 
 
 def test_edited_lists_only_real_edits(tmp_path, capsys):
@@ -101,8 +148,12 @@ def test_edited_lists_only_real_edits(tmp_path, capsys):
     (course / "submitted" / "deleter" / "warm-up" / "warm-up.ipynb").write_text(json.dumps(nb))
     assert main(["classroom", "edited", str(course), "warm-up"]) == 1
     out = capsys.readouterr().out.splitlines()
-    assert out == ["deleter/warm-up.ipynb: edited check-default-rate",
-                   "sly/warm-up.ipynb: edited check-default-rate"]
+    checks = ", ".join(c["metadata"]["nbgrader"]["grade_id"] for c in
+                       json.loads((release / "warm-up.ipynb").read_text())["cells"]
+                       if c["metadata"].get("nbgrader", {}).get("grade")
+                       and not c["metadata"]["nbgrader"].get("solution"))
+    assert checks.startswith("check-")
+    assert out == [f"deleter/warm-up.ipynb: edited {checks}", f"sly/warm-up.ipynb: edited {checks}"]
     assert main(["classroom", "edited", str(course), "nope"]) == 2
     assert "generate_assignment nope" in capsys.readouterr().err
 
@@ -153,11 +204,12 @@ def _solved(release: Path, source: Path, target: Path) -> None:
 
 
 def _score(course: Path, assignment: str, student: str) -> tuple[float, float]:
+    """Autograded points and their maximum (written "Think about it" answers are graded by hand)."""
     from nbgrader.api import Gradebook
 
     with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
         sub = gb.find_submission(assignment, student)
-        return float(sub.score), float(sub.max_score)
+        return float(sub.code_score), float(sub.max_code_score)
 
 
 @pytest.mark.slow

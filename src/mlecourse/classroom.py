@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -108,14 +109,66 @@ def _course_position(repo: Path, name: str) -> int:
 
 
 def teacher_commands() -> list[str]:
-    """Commands that show or hide nbgrader's teacher tools for the user who runs them."""
-    lines = ["# Teachers (once per account): show Formgrader and Create Assignment",
-             *(f"jupyter server extension enable --user {e}" for e in TEACHER_SERVER_EXTENSIONS),
-             *(f"jupyter labextension enable --level=user {e}" for e in TEACHER_LAB_EXTENSIONS),
-             "# Learners (or the hub image, with --sys-prefix): hide them",
-             *(f"jupyter server extension disable --user {e}" for e in TEACHER_SERVER_EXTENSIONS),
-             *(f"jupyter labextension disable --level=user {e}" for e in TEACHER_LAB_EXTENSIONS)]
-    return lines
+    """The commands that show or hide nbgrader's teacher tools for the user who runs them."""
+    return ["# Teachers (once per account): show Formgrader and Create Assignment",
+            "mlecourse classroom tools show",
+            "# Learners' accounts (or a hub image: add --sys-prefix): hide them",
+            "mlecourse classroom tools hide"]
+
+
+def _config_dir(sys_prefix: bool) -> Path:
+    if sys_prefix:
+        return Path(sys.prefix) / "etc" / "jupyter"
+    from jupyter_core.paths import jupyter_config_dir
+
+    return Path(jupyter_config_dir())
+
+
+def _update_json(path: Path, update) -> None:
+    """Apply ``update`` to the JSON object in ``path`` (created if missing, others keys kept)."""
+    data = {}
+    if path.exists():
+        try:
+            data = json.loads(path.read_text(encoding="utf-8") or "{}")
+        except ValueError as exc:
+            raise ValueError(f"{path}: not valid JSON ({exc}); fix or remove it first") from exc
+        if not isinstance(data, dict):
+            raise ValueError(f"{path}: expected a JSON object")
+    update(data)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
+
+
+def set_teacher_tools(show: bool, sys_prefix: bool = False) -> list[Path]:
+    """Show or hide nbgrader's Formgrader and Create Assignment for this account (or, with
+    ``sys_prefix``, for everyone using this Python environment); return the files written.
+
+    The server side goes in ``jupyter_server_config.json``, whose settings take precedence over
+    the ``jupyter_server_config.d/nbgrader.json`` that installing nbgrader enables. (nbgrader's
+    documented ``jupyter server extension disable nbgrader.server_extensions.formgrader`` only
+    prints "Validation failed" with nbgrader 0.9 and changes nothing.) The JupyterLab side goes
+    in ``labconfig/page_config.json``: disabled and locked, so the plugin manager cannot turn it
+    back on.
+    """
+    folder = _config_dir(sys_prefix)
+    server = folder / "jupyter_server_config.json"
+    lab = folder / "labconfig" / "page_config.json"
+
+    def server_update(data):
+        exts = data.setdefault("ServerApp", {}).setdefault("jpserver_extensions", {})
+        for name in TEACHER_SERVER_EXTENSIONS:
+            exts[name] = show
+
+    def lab_update(data):
+        disabled = data.setdefault("disabledExtensions", {})
+        locked = data.setdefault("lockedExtensions", {})
+        for name in TEACHER_LAB_EXTENSIONS:
+            disabled[name] = not show
+            locked[name] = not show
+
+    _update_json(server, server_update)
+    _update_json(lab, lab_update)
+    return [server, lab]
 
 
 def readme_text(assignments: list[Assignment], course_id: str = COURSE_ID) -> str:
@@ -169,6 +222,8 @@ mlecourse classroom edited . {first}
 ```
 
 ## Teacher tools
+
+Installing nbgrader shows its teacher tools (Formgrader, Create Assignment) to everyone.
 
 ```bash
 {teacher}

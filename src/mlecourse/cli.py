@@ -179,6 +179,25 @@ def _add_classroom(sub) -> None:
     edited.add_argument("course", help="the nbgrader course directory")
     edited.add_argument("assignment", help="the assignment name")
     edited.set_defaults(func=_run_classroom_edited)
+    tools = csub.add_parser(
+        "tools", help="show or hide nbgrader's teacher tools (Formgrader, Create Assignment)",
+        description="Show nbgrader's teacher tools in a teacher's account, hide them in a "
+                    "learner's. Restart JupyterLab afterwards.")
+    tools.add_argument("action", choices=("show", "hide"))
+    tools.add_argument("--sys-prefix", action="store_true",
+                       help="for everyone using this Python environment (a hub image), "
+                            "not only this account")
+    tools.set_defaults(func=_run_classroom_tools)
+
+
+def _run_classroom_tools(args: argparse.Namespace) -> int:
+    from mlecourse.classroom import set_teacher_tools
+
+    written = set_teacher_tools(args.action == "show", sys_prefix=args.sys_prefix)
+    state = "shown" if args.action == "show" else "hidden"
+    print(f"nbgrader's teacher tools {state} (restart JupyterLab); wrote "
+          f"{', '.join(str(p) for p in written)}")
+    return 0
 
 
 def _run_classroom_edited(args: argparse.Namespace) -> int:
