@@ -117,7 +117,8 @@ def test_tools_hide_and_show_teacher_tools_for_one_account(tmp_path, monkeypatch
     server = _jupyter(config_dir, python, "-c", _EFFECTIVE)
     assert "nbgrader.server_extensions.formgrader" not in server
     assert "nbgrader.server_extensions.assignment_list" in server  # learners keep Assignments
-    assert json.loads((config_dir / "jupyter_server_config.json").read_text())["ServerApp"]["port"] == 9999
+    kept = json.loads((config_dir / "jupyter_server_config.json").read_text())
+    assert kept["ServerApp"]["port"] == 9999
     lab = _jupyter(config_dir, jupyter, "labextension", "list")
     disabled = lab.split("Disabled extensions:")[1] if "Disabled extensions:" in lab else ""
     assert "@jupyter/nbgrader:formgrader" in disabled
@@ -183,7 +184,8 @@ def _tampered(release: Path, target: Path) -> None:
     nb = json.loads(release.read_text(encoding="utf-8"))
     edited = 0
     for cell in nb["cells"]:
-        if cell.get("metadata", {}).get("nbgrader", {}).get("grade") and cell["cell_type"] == "code":
+        meta = cell.get("metadata", {}).get("nbgrader", {})
+        if meta.get("grade") and cell["cell_type"] == "code":
             cell["source"] = "assert True  # nothing to see here"
             edited += 1
     assert edited, "the exercise has no check cell to tamper with"

@@ -82,7 +82,8 @@ def test_a_deck_holds_the_pages_own_points_with_answers_only_in_the_notes(tmp_pa
     assert "learn one thing about Data fingerprint;" in learn and "see the notebook." in learn
     takeaways = by_title["Key takeaways"].body
     assert "<strong>bold</strong>" in takeaways and "&lt;script&gt;" in takeaways
-    assert "<script>" not in slides.render(deck).split("<div class=\"slides\">")[1].split("</div></div>")[0]
+    shown = slides.render(deck).split('<div class="slides">')[1].split("</div></div>")[0]
+    assert "<script>" not in shown
     assert "Takeaway two runs over two lines [breck2017mltestscore]." in takeaways
     second = by_title["Discuss (2/2)"]
     assert second.body == "<p>Second question, which is long?</p>"
@@ -167,7 +168,8 @@ def test_decks_show_the_figures_of_the_built_page_with_their_captions(tmp_path):
     figures = [s for s in deck.slides if 'class="figure"' in s.body]
     assert len(figures) == 1  # the missing image is skipped
     assert 'src="img/chapter-1.png"' in figures[0].body
-    assert "Adoption &amp; barriers [IBM, 2022]" in figures[0].body  # the caption keeps its citation
+    # The caption keeps its citation.
+    assert "Adoption &amp; barriers [IBM, 2022]" in figures[0].body
     assert (tmp_path / "out" / "img" / "chapter-1.png").read_bytes() == b"\x89PNG fake"
     titles = [s.title for s in deck.slides]
     assert titles.index("") == titles.index("Key takeaways") - 1

@@ -57,7 +57,8 @@ def page_text(path: Path) -> str:
     path = Path(path)
     if path.suffix == ".ipynb":
         nb = json.loads(path.read_text(encoding="utf-8"))
-        return "\n\n".join("".join(c["source"]) for c in nb["cells"] if c["cell_type"] == "markdown")
+        return "\n\n".join("".join(c["source"]) for c in nb["cells"]
+                           if c["cell_type"] == "markdown")
     text = path.read_text(encoding="utf-8")
     text = re.sub(r"\A---\n.*?\n---\n", "", text, flags=re.S)
     return re.sub(r"^```\{code-cell\}.*?^```[ \t]*$", "", text, flags=re.S | re.M)
@@ -80,7 +81,8 @@ def bullets(text: str) -> list[str]:
         if re.match(r"^[-*] ", stripped) and (in_list or not items):
             items.append(stripped[2:].strip())
             in_list = True
-        elif in_list and stripped and line.startswith((" ", "\t")) and not stripped.startswith(("```", ":::")):
+        elif (in_list and stripped and line.startswith((" ", "\t"))
+              and not stripped.startswith(("```", ":::"))):
             items[-1] += " " + stripped
         elif in_list and (not stripped or stripped.startswith(("```", ":::"))):
             if items:
@@ -94,7 +96,8 @@ def self_check(text: str) -> list[tuple[str, str]]:
     """``(question, answer)`` pairs of a Self-check section (answers from its dropdowns)."""
     pairs = []
     for item in re.split(r"^\d+\. +", text, flags=re.M)[1:]:
-        match = re.search(r"^\s*(`{3,}|:{3,})\{dropdown\}[^\n]*\n(.*?)^\s*\1\s*$", item, flags=re.S | re.M)
+        match = re.search(r"^\s*(`{3,}|:{3,})\{dropdown\}[^\n]*\n(.*?)^\s*\1\s*$", item,
+                          flags=re.S | re.M)
         question = item[:match.start()] if match else item
         answer = match.group(2) if match else ""
         answer = "\n".join(ln for ln in answer.splitlines() if not ln.strip().startswith(":"))
@@ -142,7 +145,8 @@ def make_deck(path: Path, name: str, page: str) -> Deck | None:
     learn = bullets(intro)
     if learn:
         deck.slides.append(Slide("What you will learn", _list(learn),
-                                 "Ask which of these the class already does at work or in projects."))
+                                 "Ask which of these the class already does at work or in "
+                                 "projects."))
     outline = [h for h, _ in secs if not h.lower().startswith(SKIP_OUTLINE)]
     if outline:
         deck.slides.append(Slide("Outline", _list(outline),
@@ -154,7 +158,8 @@ def make_deck(path: Path, name: str, page: str) -> Deck | None:
                                  "colleague first, and why."))
     for n, (question, answer) in enumerate(checks, start=1):
         deck.slides.append(Slide(f"Discuss ({n}/{len(checks)})", f"<p>{inline(question)}</p>",
-                                 f"<p><strong>Answer:</strong> {inline(answer)}</p>" if answer else ""))
+                                 f"<p><strong>Answer:</strong> {inline(answer)}</p>"
+                                 if answer else ""))
     deck.slides.append(Slide("Read and run it", f'<p><a href="../{html.escape(page)}">'
                              f"{html.escape(deck.title)}</a> on the course site.</p>",
                              "Point to the exercise that goes with this page."))
@@ -255,7 +260,8 @@ def site_figures(page_html: Path) -> list[tuple[Path, str]]:
     found = []
     for match in _IMG.finditer(text):
         caption = re.sub(r"<[^>]+>", "", match.group(2) or "")
-        found.append(((page_html.parent / match.group(1)).resolve(), html.unescape(" ".join(caption.split()))))
+        image = (page_html.parent / match.group(1)).resolve()
+        found.append((image, html.unescape(" ".join(caption.split()))))
     return found
 
 
@@ -271,7 +277,8 @@ def add_figures(deck: Deck, site: Path, out: Path) -> None:
         target = Path(out) / "img" / f"{deck.name}-{n}{image.suffix}"
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(image, target)
-        body = (f'<img class="figure" src="img/{html.escape(target.name)}" alt="{html.escape(caption)}">'
+        body = (f'<img class="figure" src="img/{html.escape(target.name)}" '
+                f'alt="{html.escape(caption)}">'
                 + (f'<p class="caption">{html.escape(caption)}</p>' if caption else ""))
         figures.append(Slide("", body, "The figure as the book draws it; the page has "
                                              "the code behind it."))

@@ -1,4 +1,4 @@
-"""``python -m mlecourse.slides [--repo .] [--out _build/html/slides] [--pdf]`` (``make slides``)."""
+"""``python -m mlecourse.slides [--repo .] [--out DIR] [--site DIR] [--pdf]`` (``make slides``)."""
 
 from __future__ import annotations
 
@@ -23,7 +23,8 @@ def print_pdfs(decks: list[Path], chromium: str) -> list[Path]:
     written = []
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=chromium,
-                                    args=["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"])
+                                    args=["--no-sandbox", "--disable-gpu",
+                                          "--disable-dev-shm-usage"])
         try:
             page = browser.new_page()
             for deck in decks:

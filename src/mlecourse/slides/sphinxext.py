@@ -22,7 +22,8 @@ def _decks(app) -> dict[str, str]:
     """Map each page's docname (e.g. "book/introduction") to its deck name, once per build."""
     env = app.env
     if getattr(env, "_mle_decks", None) is None:
-        env._mle_decks = {d.page[: -len(".html")]: d.name for d in slides.discover(Path(app.srcdir))}
+        decks = slides.discover(Path(app.srcdir))
+        env._mle_decks = {d.page[: -len(".html")]: d.name for d in decks}
     return env._mle_decks
 
 
