@@ -18,13 +18,17 @@ from docutils import nodes
 from mlecourse import slides
 
 
+def _find_decks(app) -> None:
+    """Map each page's docname (e.g. "book/introduction") to its deck name, fresh every build
+    (kept on the app, not the pickled environment, so a new page gets its deck at once)."""
+    decks = slides.discover(Path(app.srcdir))
+    app._mle_decks = {d.page[: -len(".html")]: d.name for d in decks}
+
+
 def _decks(app) -> dict[str, str]:
-    """Map each page's docname (e.g. "book/introduction") to its deck name, once per build."""
-    env = app.env
-    if getattr(env, "_mle_decks", None) is None:
-        decks = slides.discover(Path(app.srcdir))
-        env._mle_decks = {d.page[: -len(".html")]: d.name for d in decks}
-    return env._mle_decks
+    if getattr(app, "_mle_decks", None) is None:
+        _find_decks(app)
+    return app._mle_decks
 
 
 def _to_root(docname: str) -> str:
@@ -70,6 +74,7 @@ def _write_decks(app, exception) -> None:
 
 def setup(app):
     app.add_role("deck", deck_role)
+    app.connect("builder-inited", _find_decks)
     app.connect("doctree-resolved", _add_page_links)
     app.connect("build-finished", _write_decks)
     return {"version": "1.0", "parallel_read_safe": True, "parallel_write_safe": True}
