@@ -57,7 +57,7 @@ print("## not a heading")
    ```
 
 2. Second question, which is
-   long?
+   long? Try [the exercise](../exercises/warm-up.ipynb).
 
    ```{dropdown} Answer
    Second answer.
@@ -86,7 +86,13 @@ def test_a_deck_holds_the_pages_own_points_with_answers_only_in_the_notes(tmp_pa
     assert "<script>" not in shown
     assert "Takeaway two runs over two lines [breck2017mltestscore]." in takeaways
     second = by_title["Discuss (2/2)"]
-    assert second.body == "<p>Second question, which is long?</p>"
+    assert second.body == "<p>Second question, which is long? Try the exercise.</p>"
+    last = deck.slides[-1].body
+    assert '<a href="../book/chapter.html">A chapter</a>' in last
+    assert "exercises/" not in last  # a chapter's deck names no exercise
+    (tmp_path / "nb.md").write_text(PAGE)
+    notebook_deck = slides.make_deck(tmp_path / "nb.md", "nb", "notebooks/nb.html")
+    assert '<a href="../exercises/warm-up.html">warm-up</a>' in notebook_deck.slides[-1].body
     assert "Second answer." in second.notes and "answer" not in second.body.lower()
 
 

@@ -129,7 +129,8 @@ def inline(text: str) -> str:
 
 def make_deck(path: Path, name: str, page: str) -> Deck | None:
     """The deck of one page, or None when the page has neither takeaways nor a self-check."""
-    title, intro, secs = sections(page_text(path))
+    text = page_text(path)
+    title, intro, secs = sections(text)
     by_name = {h.lower(): body for h, body in secs}
     takeaways = next((bullets(b) for h, b in by_name.items() if "key takeaways" in h), [])
     checks = next((self_check(b) for h, b in by_name.items() if h.startswith("self-check")), [])
@@ -160,9 +161,15 @@ def make_deck(path: Path, name: str, page: str) -> Deck | None:
         deck.slides.append(Slide(f"Discuss ({n}/{len(checks)})", f"<p>{inline(question)}</p>",
                                  f"<p><strong>Answer:</strong> {inline(answer)}</p>"
                                  if answer else ""))
-    deck.slides.append(Slide("Read and run it", f'<p><a href="../{html.escape(page)}">'
-                             f"{html.escape(deck.title)}</a> on the course site.</p>",
-                             "Point to the exercise that goes with this page."))
+    # A notebook names its own exercise; a chapter links to many, so its deck names none.
+    exercises = (list(dict.fromkeys(re.findall(r"\(\.\./exercises/([a-z0-9-]+)\.ipynb\)", text)))
+                 if page.startswith("notebooks/") else [])
+    links = "".join(f'<li>Exercise: <a href="../exercises/{n}.html">{n}</a></li>'
+                    for n in exercises)
+    deck.slides.append(Slide("Read and run it", f'<ul><li><a href="../{html.escape(page)}">'
+                             f"{html.escape(deck.title)}</a> on the course site</li>{links}</ul>",
+                             "Students finish the exercise at home; its check cells explain "
+                             "each mistake." if exercises else ""))
     return deck
 
 
