@@ -20,13 +20,15 @@ PYTHON_FOR_VENV ?= $(shell for p in python3.12 python3.11 python3.10 python3 pyt
 
 JB_FLAGS := -W -n --keep-going
 
-.PHONY: help venv book test lab exercises bench clean lock
+.PHONY: help venv book test lab exercises classroom slides bench clean lock
 
 help:
 	@echo "make book       build the site into _build/html (open _build/html/index.html)"
 	@echo "make test       run the whole test suite"
 	@echo "make lab        open the course in JupyterLab"
 	@echo "make exercises  regenerate exercises/ from solutions/"
+	@echo "make slides     write the slide decks and PDF handouts into _build/html/slides"
+	@echo "make classroom  create an nbgrader course in CLASSROOM (default: nbgrader-course/)"
 	@echo "make bench      print performance figures"
 	@echo "make clean      remove build outputs"
 	@echo "make lock       recompile requirements.txt from requirements.in (contributors)"
@@ -59,6 +61,14 @@ lab: $(STAMP)
 
 exercises: $(STAMP)
 	$(PYTHON) -m mlecourse.exercises solutions exercises
+
+slides: $(STAMP)
+	$(PYTHON) -m mlecourse.slides --out _build/html/slides --pdf
+
+# The course directory holds the gradebook: it is never overwritten (UPDATE=1 refreshes source/).
+CLASSROOM ?= nbgrader-course
+classroom: $(STAMP)
+	$(PYTHON) -m mlecourse classroom init "$(CLASSROOM)" $(if $(UPDATE),--update)
 
 bench: $(STAMP)
 	$(PYTHON) -m benchmarks

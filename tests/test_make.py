@@ -23,5 +23,5 @@ def test_missing_python_stops_make_with_one_line(tmp_path):
 
 def test_help_lists_the_targets():
     out = subprocess.run(["make", "-s", "help"], cwd=ROOT, capture_output=True, text=True).stdout
-    for target in ("book", "test", "lab", "exercises", "bench", "clean"):
+    for target in ("book", "test", "lab", "exercises", "slides", "classroom", "bench", "clean"):
         assert f"make {target}" in out

@@ -26,6 +26,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_score(sub)
     _add_assess(sub)
     _add_capstone(sub)
+    _add_classroom(sub)
     return parser
 
 
@@ -194,6 +195,74 @@ def _run_capstone(args: argparse.Namespace) -> int:
     else:
         print(report.to_text())
     return 1 if report.problems else 0
+
+
+def _add_classroom(sub) -> None:
+    p = sub.add_parser("classroom", help="set up an nbgrader course for a class",
+                       description="Teacher tools for running the course with nbgrader.")
+    csub = p.add_subparsers(dest="classroom_command", metavar="ACTION")
+    csub.required = True
+    init = csub.add_parser(
+        "init", help="create a ready nbgrader course directory from solutions/",
+        description="Create an nbgrader course directory: nbgrader_config.py, one assignment "
+                    "per exercise under source/, students.csv and a README with the commands.")
+    init.add_argument("dir", help="the course directory to create (must be empty or new)")
+    init.add_argument("--repo", default=".", help="the course repository (default: .)")
+    init.add_argument("--only", nargs="+", metavar="NAME", default=None,
+                      help="only these assignments (default: every exercise, capstone too)")
+    init.add_argument("--update", action="store_true",
+                      help="refresh source/ and README.md in an existing course directory")
+    init.set_defaults(func=_run_classroom_init)
+    edited = csub.add_parser(
+        "edited", help="list submissions whose check cells differ from the release",
+        description="Compare every submitted/<student>/ASSIGNMENT notebook's check cells with "
+                    "release/ASSIGNMENT: tells real edits from nbgrader's checksum warning.")
+    edited.add_argument("course", help="the nbgrader course directory")
+    edited.add_argument("assignment", help="the assignment name")
+    edited.set_defaults(func=_run_classroom_edited)
+    tools = csub.add_parser(
+        "tools", help="show or hide nbgrader's teacher tools (Formgrader, Create Assignment)",
+        description="Show nbgrader's teacher tools in a teacher's account, hide them in a "
+                    "learner's. Restart JupyterLab afterwards.")
+    tools.add_argument("action", choices=("show", "hide"))
+    tools.add_argument("--sys-prefix", action="store_true",
+                       help="for everyone using this Python environment (a hub image), "
+                            "not only this account")
+    tools.set_defaults(func=_run_classroom_tools)
+
+
+def _run_classroom_tools(args: argparse.Namespace) -> int:
+    from mlecourse.classroom import set_teacher_tools
+
+    written = set_teacher_tools(args.action == "show", sys_prefix=args.sys_prefix)
+    state = "shown" if args.action == "show" else "hidden"
+    print(f"nbgrader's teacher tools {state} (restart JupyterLab); wrote "
+          f"{', '.join(str(p) for p in written)}")
+    return 0
+
+
+def _run_classroom_edited(args: argparse.Namespace) -> int:
+    from mlecourse.classroom import edited_check_cells
+
+    found = edited_check_cells(args.course, args.assignment)
+    for where, cells in found.items():
+        print(f"{where}: edited {', '.join(cells)}")
+    if not found:
+        print(f"no submission of {args.assignment} edited a check cell")
+    return 1 if found else 0
+
+
+def _run_classroom_init(args: argparse.Namespace) -> int:
+    from mlecourse.classroom import init, teacher_commands
+
+    assignments = init(args.dir, args.repo, only=args.only, update=args.update)
+    verb = "updated" if args.update else "created"
+    print(f"{verb} {args.dir} with {len(assignments)} assignment(s): "
+          f"{', '.join(a.name for a in assignments)}")
+    print(f"next: cd {args.dir} && nbgrader generate_assignment {assignments[0].name} "
+          "(see README.md there)")
+    print("\n".join(teacher_commands()))
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:
