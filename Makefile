@@ -46,6 +46,8 @@ $(STAMP): requirements.txt pyproject.toml
 	@touch $(STAMP)
 
 book: $(STAMP)
+	@# The execution cache is keyed on code cells; this also keys it on the package and lock.
+	$(PYTHON) -m mlecourse.book .
 	$(BIN)/jupyter-book build . $(JB_FLAGS)
 	@echo "Open _build/html/index.html"
 

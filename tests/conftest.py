@@ -41,6 +41,10 @@ def pytest_sessionstart(session):
 
 
 def pytest_sessionfinish(session, exitstatus):
+    book = getattr(session.config, "_mle_book", None)
+    if book is not None and book[0].poll() is None:  # the run ended before it needed the book
+        book[0].terminate()
+        book[0].wait()
     before = getattr(session.config, "_mle_git_before", None)
     if before is None or os.environ.get("MLE_ALLOW_DIRTY"):
         return
@@ -70,17 +74,46 @@ def scorecard_fixtures() -> dict:
 
 
 # --- the book -------------------------------------------------------------------------------
+# The book build executes every notebook (notebooks/, solutions/, executable book pages) once
+# per run: it is the notebook test. It starts in the background as soon as collection shows a
+# test that needs it, so it overlaps the unit tests on a second core.
+
+def _book_command() -> list[str]:
+    jb = Path(sys.executable).parent / "jupyter-book"
+    return [str(jb), "build", str(ROOT), "-W", "-n", "--keep-going"]
+
+
+def _start_book_build(config) -> None:
+    if getattr(config, "_mle_book", None) is not None:
+        return
+    from mlecourse.book import invalidate_stale_cache
+
+    invalidate_stale_cache(ROOT)  # the cache is keyed on code cells; also key it on the package
+    import tempfile
+
+    log = tempfile.TemporaryFile(mode="w+", encoding="utf-8")
+    proc = subprocess.Popen(_book_command(), cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
+                            text=True)
+    config._mle_book = (proc, log)
+
+
+def pytest_collection_finish(session):
+    if any("built_book" in getattr(item, "fixturenames", ()) for item in session.items):
+        _start_book_build(session.config)
+
 
 @pytest.fixture(scope="session")
-def built_book() -> Path:
-    """Build the book as ``make book`` does (warnings are errors) and return ``_build/html``."""
-    jb = Path(sys.executable).parent / "jupyter-book"
-    proc = subprocess.run([str(jb), "build", str(ROOT), "-W", "-n", "--keep-going"],
-                          cwd=ROOT, capture_output=True, text=True)
-    log = proc.stdout + proc.stderr
-    if proc.returncode != 0:
-        tail = "\n".join(line for line in log.splitlines() if "WARNING" in line or "ERROR" in line)
-        pytest.fail(f"the book build failed (exit {proc.returncode}):\n{tail or log[-4000:]}")
+def built_book(pytestconfig) -> Path:
+    """The book built as ``make book`` does (warnings are errors): its ``_build/html``."""
+    _start_book_build(pytestconfig)
+    proc, log = pytestconfig._mle_book
+    returncode = proc.wait()
+    log.seek(0)
+    text = log.read()
+    if returncode != 0:
+        tail = "\n".join(line for line in text.splitlines()
+                         if "WARNING" in line or "ERROR" in line or "rror" in line)
+        pytest.fail(f"the book build failed (exit {returncode}):\n{tail or text[-4000:]}")
     html = ROOT / "_build" / "html"
     assert (html / "index.html").exists()
     return html

@@ -68,6 +68,27 @@ def test_book_builds_without_warnings(built_book):
         assert (built_book / f"{page}.html").exists(), f"{page}.html was not built"
 
 
+def _notebooks() -> list[Path]:
+    return sorted(p for folder in ("notebooks", "solutions") for p in (ROOT / folder).glob("*.ipynb"))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("path", _notebooks(), ids=lambda p: f"{p.parent.name}/{p.name}")
+def test_every_notebook_ran_cleanly_in_the_build(built_book, path):
+    # The build is the one execution of each notebook per run (raise_on_error already fails it
+    # on an exception); here each notebook is checked to have really run, cell by cell.
+    import nbformat
+
+    executed = ROOT / "_build" / "jupyter_execute" / path.parent.name / path.name
+    assert executed.exists(), f"{path.parent.name}/{path.name} was not executed by the build"
+    nb = nbformat.read(executed, as_version=4)
+    code = [c for c in nb.cells if c.cell_type == "code" and c.source.strip()]
+    assert code and all(c.get("execution_count") for c in code), \
+        f"{path.name}: some code cells did not run"
+    errors = [o for c in code for o in c.get("outputs", []) if o.get("output_type") == "error"]
+    assert not errors, f"{path.name}: {errors[0].get('ename')}: {errors[0].get('evalue')}"
+
+
 @pytest.mark.slow
 def test_sidebar_lists_the_five_parts(built_book):
     # index.html redirects to the root page, book/index.html, which carries the sidebar.

@@ -29,17 +29,9 @@ from typing import Optional
 
 import numpy as np
 import pandas as pd
-import pandera.pandas as pa
-from fairlearn.metrics import MetricFrame, demographic_parity_difference, selection_rate
-from pandera.errors import SchemaErrors
-from sklearn.dummy import DummyClassifier
-from sklearn.metrics import (
-    accuracy_score,
-    brier_score_loss,
-    f1_score,
-    recall_score,
-    roc_auc_score,
-)
+
+# pandera, fairlearn and scikit-learn's metrics cost seconds to import: each is imported by the
+# functions that use it, so importing this module (for a constant or one check) stays cheap.
 
 from mlecourse.example.simulate import (
     AGE_BANDS,
@@ -99,7 +91,14 @@ RISKY_APPLICANT = {
 _BAND_CHECKS = ("mean_income", "default_rate")
 
 
+def _pandera():
+    import pandera.pandas as pa
+
+    return pa
+
+
 def _band_check(low: float, high: float, name: str, what: str) -> pa.Check:
+    pa = _pandera()
     return pa.Check(
         lambda s: bool(low <= s.mean() <= high),
         name=name,
@@ -122,6 +121,7 @@ def loan_schema(
     for name, band in (("mean_income", mean_income), ("default_rate", default_rate)):
         if len(band) != 2 or not band[0] < band[1]:
             raise ValueError(f"{name} must be a (low, high) pair with low < high, got {band!r}")
+    pa = _pandera()
     return pa.DataFrameSchema(
         {
             "month": pa.Column(pa.DateTime, nullable=False),
@@ -229,6 +229,9 @@ def validate_batch(df: pd.DataFrame, schema: Optional[pa.DataFrameSchema] = None
     if not isinstance(df, pd.DataFrame):
         raise TypeError(f"validate_batch expects a pandas DataFrame, got {type(df).__name__}")
     schema = loan_schema() if schema is None else schema
+    pa = _pandera()
+    from pandera.errors import SchemaErrors
+
     if not isinstance(schema, pa.DataFrameSchema):
         raise TypeError(f"schema must be a pandera DataFrameSchema, got {type(schema).__name__}")
     try:
@@ -269,6 +272,8 @@ def _threshold(threshold: float) -> float:
 
 
 def _metrics(y, scores, threshold) -> dict:
+    from sklearn.metrics import accuracy_score, brier_score_loss, f1_score, roc_auc_score
+
     labels = scores >= threshold
     return {
         "accuracy": accuracy_score(y, labels),
@@ -296,6 +301,8 @@ def baseline_comparison(
     _require_frame(train, "train", [TARGET])
     _require_frame(holdout, "holdout", [TARGET])
     threshold = _threshold(threshold)
+    from sklearn.dummy import DummyClassifier
+
     dummy = DummyClassifier(strategy="prior").fit(train[FEATURES], train[TARGET])
     y = holdout[TARGET].to_numpy()
     table = pd.DataFrame(
@@ -309,6 +316,9 @@ def baseline_comparison(
 
 
 def _score_metrics(threshold: float) -> dict:
+    from fairlearn.metrics import selection_rate
+    from sklearn.metrics import recall_score, roc_auc_score
+
     def default_rate(y_true, y_score):
         return float(np.mean(y_true))
 
@@ -344,6 +354,8 @@ def slice_metrics(
     fairlearn's ``MetricFrame``.
     """
     _require_frame(df, "df", [TARGET, by])
+    from fairlearn.metrics import MetricFrame
+
     mf = MetricFrame(
         metrics=_score_metrics(_threshold(threshold)),
         y_true=df[TARGET].to_numpy(),
@@ -494,6 +506,10 @@ def fairness_report(
     ``recall`` (true positive rate) and ``false_positive_rate`` per group.
     """
     _require_frame(df, "df", [TARGET, sensitive])
+    from fairlearn.metrics import (MetricFrame, demographic_parity_difference,
+                                   selection_rate)
+    from sklearn.metrics import recall_score
+
     threshold = _threshold(threshold)
     y = df[TARGET].to_numpy()
     flagged = (predict_scores(model, df) >= threshold).astype(int)
@@ -617,6 +633,8 @@ def quality_gate(
                f"behavioural test '{result.name}' failed: {result.detail}")
 
     if champion is not None:
+        from fairlearn.metrics import demographic_parity_difference
+
         groups = holdout[SENSITIVE]
         y = holdout[TARGET].to_numpy()
 

@@ -64,8 +64,8 @@ from typing import Iterable, Optional, Sequence
 
 import numpy as np
 import pandas as pd
-from scipy import stats
-from sklearn.metrics import brier_score_loss, roc_auc_score
+# scipy.stats and scikit-learn's metrics are imported by the functions that use them: importing
+# this module for PSI alone stays cheap.
 
 from mlecourse.example.simulate import CATEGORICAL_FEATURES, FEATURES, NUMERIC_FEATURES, TARGET
 
@@ -268,6 +268,8 @@ def ks_test(reference, current, name: str = "values") -> tuple[float, float]:
     if ref.size == 0 or cur.size == 0:
         window = "reference" if ref.size == 0 else "current"
         raise ValueError(f"column '{name}': the {window} window has no non-missing values")
+    from scipy import stats
+
     res = stats.ks_2samp(ref, cur)
     return float(res.statistic), float(res.pvalue)
 
@@ -284,6 +286,8 @@ def chi2_test(reference, current, name: str = "values") -> tuple[float, float]:
     rc, cc = _category_counts(ref, cur)
     if len(rc) < 2:
         return 0.0, 1.0
+    from scipy import stats
+
     res = stats.chi2_contingency(np.vstack([rc, cc]), correction=False)
     return float(res.statistic), float(res.pvalue)
 
@@ -607,7 +611,10 @@ def simulate_policy(
 
     Models come from :func:`mlecourse.example.model.train`.
     """
-    from mlecourse.example.model import train  # local import: keeps drift importable without sklearn cost
+    # Local imports: keep drift importable without scikit-learn's cost.
+    from sklearn.metrics import roc_auc_score
+
+    from mlecourse.example.model import train
 
     if policy not in POLICIES:
         raise ValueError(f"policy must be one of {POLICIES}, got {policy!r}")

@@ -44,6 +44,7 @@ import hashlib
 import json
 import logging
 import os
+import shutil
 import subprocess
 import warnings
 from dataclasses import asdict, dataclass, field
@@ -442,6 +443,33 @@ def _fast_sqlite(db_path: Path) -> None:
     _FAST_SQLITE_FILES.add(str(db_path))
 
 
+def _empty_store_template() -> Path:
+    """An empty MLflow SQLite store with every migration applied, made once per MLflow version.
+
+    Creating MLflow's schema runs dozens of Alembic migrations (seconds, more on a busy disk).
+    The result is the same every time, so it is made once in the system's temporary folder and
+    each new registry starts as a copy of it (milliseconds). Written under a temporary name and
+    renamed, so processes that start at the same time never see half a file.
+    """
+    import tempfile
+    from importlib.metadata import version
+
+    template = Path(tempfile.gettempdir()) / f"mlecourse-mlflow-{version('mlflow')}-empty.db"
+    if template.exists():
+        return template
+    from mlflow.store.tracking.sqlalchemy_store import SqlAlchemyStore
+
+    with tempfile.TemporaryDirectory() as work:
+        db = Path(work) / "mlflow.db"
+        _fast_sqlite(db)
+        store = SqlAlchemyStore(f"sqlite:///{db.as_posix()}", Path(work).as_uri())
+        store.engine.dispose()
+        partial = template.with_name(f"{template.name}.{os.getpid()}.tmp")
+        shutil.copyfile(db, partial)
+        os.replace(partial, template)
+    return template
+
+
 @dataclass(frozen=True)
 class OfflineMLflow:
     """Where :func:`mlflow_offline` put things: the database URI and the artifact folder."""
@@ -483,6 +511,12 @@ def configure_mlflow_offline(directory, experiment: str = "loan-default") -> Off
     os.environ.update(offline_env(tracking_uri))
     _fast_sqlite(directory / "mlflow.db")
     import mlflow
+
+    if not (directory / "mlflow.db").exists():
+        try:  # start from a ready-migrated empty store (see _empty_store_template)
+            shutil.copyfile(_empty_store_template(), directory / "mlflow.db")
+        except Exception:  # noqa: BLE001 - an internal API moved: MLflow migrates from scratch
+            (directory / "mlflow.db").unlink(missing_ok=True)
 
     quiet_mlflow()  # after the import: importing mlflow configures its own loggers
     _disable_telemetry_now()
