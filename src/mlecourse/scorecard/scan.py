@@ -57,6 +57,7 @@ MAX_EVIDENCE = 5  #: places kept per signal and project
 MAX_PROBLEMS = 100  #: problems kept (the rest are counted)
 SUPPORTED_RUBRICS = ("mle-maturity",)
 OUTSIDE = "no evidence in the repository — answer it yourself"
+README_MIN_BYTES = 300  #: a README shorter than this (a title) does not count
 SHARED = ""  #: the project key of the repository-wide layer (the root folder)
 
 #: Folder names never entered (lower case); folders ending in ``.egg-info`` are skipped too.
@@ -82,7 +83,8 @@ _O_READ = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK",
 #: for the signals in :data:`_TEST_OK`; a project importing itself never counts.
 _IMPORTS = {}
 for _sig, _mods in {
-    "experiment-tracking": ("mlflow", "wandb", "neptune", "comet_ml", "clearml", "dvclive", "aim"),
+    "experiment-tracking": ("mlflow", "wandb", "neptune", "comet_ml", "clearml", "dvclive", "aim",
+                            "ml_metadata"),
     "serving-app": ("fastapi", "flask", "bentoml", "seldon_core", "kserve", "litserve",
                     "ray.serve", "torchserve", "gradio", "streamlit"),
     "metrics-export": ("prometheus_client", "prometheus_fastapi_instrumentator",
@@ -114,21 +116,29 @@ _CALLS = {
     "SchemaGen": "data-validation", "ExampleValidator": "data-validation",
     "validate_statistics": "data-validation",
     "Evaluator": "model-gate", "ConditionStep": "model-gate", "MetricThreshold": "model-gate",
-    "GenericValueThreshold": "model-gate", "Condition": "model-gate",
+    "GenericValueThreshold": "model-gate",
+    "ModelDeploymentMonitoringJob": "drift-monitor", "DefaultModelMonitor": "drift-monitor",
+    "ModelQualityMonitor": "drift-monitor", "DataDriftDetector": "drift-monitor",
+    "create_monitoring_schedule": "drift-monitor",
+    "read_csv": "data-loading", "read_parquet": "data-loading", "read_sql": "data-loading",
+    "read_gbq": "data-loading", "load_dataset": "data-loading", "fetch_openml": "data-loading",
+    "read_table": "data-loading", "make_csv_dataset": "data-loading",
+    "image_dataset_from_directory": "data-loading", "ImageFolder": "data-loading",
     "Pusher": "model-packaging",
     "dump": "model-saved", "save_model": "model-saved", "save_pretrained": "model-saved",
     "manual_seed": "seeds-set", "set_seed": "seeds-set", "set_random_seed": "seeds-set",
     "seed_everything": "seeds-set",
 }
 _SAVE_OWNERS = ("joblib", "pickle", "dill", "cloudpickle", "torch")
-_TRACK_CALLS = ("mlflow.start_run", "mlflow.autolog", "wandb.init", "mlflow.set_experiment")
+_TRACK_CALLS = ("mlflow.autolog", "wandb.init", "mlflow.set_experiment")
 _HEALTH = frozenset({"/health", "/healthz", "/ready", "/readyz", "/livez", "/ping", "/live"})
 _TEST_WORDS = re.compile(r"reproduc|determinis|same_(?:model|result|prediction)", re.I)
 #: Substrings one of which must occur before a file is parsed at all (keeps the scan fast).
 _PY_KEYWORDS = tuple(sorted({m.split(".")[0] for m in _IMPORTS} | set(_CALLS)
                             | {"seed", "random_state", "/health", "/ready", "/live", "/ping",
                                "response_model", "bentoml", "models:/", ".fit(", ".predict",
-                               "pytest", "torch.save"}))
+                               "pytest", "torch.save", "start_run", "target_path", "read_",
+                               "load_dataset", "saved_model", "Condition"}))
 
 
 def _dotted(node) -> str:
@@ -194,7 +204,9 @@ def python_signals(source: str, test: bool = False, own: frozenset = frozenset()
             for name in names:
                 if name.split(".")[0] in own:
                     continue
-                for cand in (name, name.split(".")[0], ".".join(name.split(".")[:2])):
+                parts = name.split(".")
+                extra = parts[2:3] if parts[:2] == ["zenml", "integrations"] else []
+                for cand in (name, parts[0], ".".join(parts[:2]), *extra):
                     if cand in _IMPORTS:
                         add(_IMPORTS[cand], node, f"import {name}")
                         break
@@ -225,6 +237,16 @@ def python_signals(source: str, test: bool = False, own: frozenset = frozenset()
                 signal = "run-metrics"
             if name.endswith("Model.upload") or name.endswith("models.create_or_update"):
                 signal = "model-registry"
+            if last == "start_run":  # mlflow, Vertex AI experiments, ...
+                signal = "experiment-tracking"
+            if name.endswith("dsl.Condition"):
+                signal = "model-gate"
+            if name.endswith("saved_model.save"):
+                signal = "model-packaging"
+            if last == "link" and any(k.arg == "target_path" for k in node.keywords):
+                signal = "model-registry"  # W&B model registry
+                if any(k.arg == "aliases" for k in node.keywords):
+                    add("registry-alias", node, "artifact.link(aliases=...)")
             if signal:
                 add(signal, node, f"{name}(...)")
             for kw in node.keywords:
@@ -390,7 +412,7 @@ def command_signals(line: str) -> list:
 
 _SCRIPT_KEYS = frozenset({"run", "script", "scripts", "before_script", "after_script", "command",
                           "commands", "args", "bash", "pwsh", "powershell", "inlinescript",
-                          "entrypoint", "cmd", "sh", "steps"})
+                          "cmd", "sh"})
 _USES_KEYS = frozenset({"uses", "task", "image", "orb", "plugin", "name_of_action"})
 _WD_KEYS = ("working-directory", "workingdirectory", "working_directory", "dir", "workdir")
 
@@ -416,6 +438,24 @@ def ci_commands(data, wd: str = "") -> list:
             if isinstance(defaults, dict) and isinstance(defaults.get("run"), dict):
                 val = defaults["run"].get("working-directory")
                 here = val if isinstance(val, str) else here
+            env = node.get("environment")
+            if isinstance(env, (str, dict)) and ("runs-on" in node or "script" in node
+                                                 or "stage" in node or "steps" in node):
+                out.append(("environment", str(env.get("name", "")) if isinstance(env, dict)
+                            else env, here))
+            args, command = node.get("args"), node.get("command")
+            if isinstance(args, list) and all(isinstance(a, (str, int, float)) for a in args) \
+                    or isinstance(command, list) and all(isinstance(a, str) for a in command):
+                # Cloud Build, Argo, Tekton, Kubernetes: entrypoint/command + args is one command
+                head = node.get("entrypoint") or (" ".join(command) if isinstance(command, list)
+                                                  else command)
+                if not head and isinstance(node.get("name"), str) and "/" in node["name"]:
+                    head = node["name"].rsplit("/", 1)[-1].split(":")[0]  # builder image
+                words = [str(head or "")] + [str(a) for a in (args if isinstance(args, list)
+                                                              else [])]
+                out.append(("run", " ".join(w for w in words if w), here))
+                node = {k: v for k, v in node.items() if k not in ("args", "command",
+                                                                   "entrypoint")}
             for key, val in node.items():
                 k = str(key).lower()
                 if k in _USES_KEYS and isinstance(val, str):
@@ -472,6 +512,9 @@ YAML_K8S = _rules([
      r"^[ \t]*canaryTrafficPercent[ \t]*:|^kind:[ \t]*(?:Rollout|Canary)\b"
      r"|^[ \t]*-?[ \t]*(?:canary|shadow|mirror)[ \t]*:|^[ \t]*-?[ \t]*traffic_?[sS]plit[ \t]*:"),
     ("alert-rules", ("alert",), r"^[ \t]*-?[ \t]*alert[ \t]*:[ \t]*\S"),
+    ("drift-monitor", ("AWS::SageMaker::",),
+     r"^[ \t]*Type:[ \t]*[\"']?AWS::SageMaker::(?:MonitoringSchedule|DataQualityJobDefinition"
+     r"|ModelQualityJobDefinition)\b"),
     ("pipeline", ("kind:", "pipelineSpec", "apiVersion"),
      r"^kind:[ \t]*(?:Workflow|CronWorkflow|WorkflowTemplate|Pipeline|PipelineRun|Task)\b"
      r"|^[ \t]*pipelineSpec[ \t]*:"),
@@ -684,7 +727,8 @@ class _Own:
         self.scanner, self.project, self.parts = scanner, project, set(relpath.split("/")[:-1])
 
     def __contains__(self, name: str) -> bool:
-        return name in self.parts or self.scanner.own_package(self.project, name)
+        return name in self.parts or self.scanner.own_package(self.project, name) \
+            or (self.project != SHARED and self.scanner.own_package(SHARED, name))
 
 
 class _Scanner:
@@ -995,7 +1039,12 @@ class _Scanner:
                     break
             return
         if stem == "readme" and reldir == project:
-            self.hit("readme", relpath, project=project)
+            try:  # a title alone does not explain how to run anything
+                size = os.stat(abspath).st_size
+            except OSError:
+                size = 0
+            if size >= README_MIN_BYTES:
+                self.hit("readme", relpath, detail=f"{size:,} bytes", project=project)
             return
         if stem in _CHANGELOG_NAMES and ext in _TEXT_EXTS and parent in ("", "docs"):
             self.hit("changelog", relpath, project=project)
@@ -1041,9 +1090,10 @@ class _Scanner:
 
     # ---------------------------------------------------------------- CI
 
-    def _ci(self, relpath: str, abspath: str, system: str, project: str) -> None:
+    def _ci(self, relpath: str, abspath: str, system: str, project: str,
+            text: str | None = None) -> None:
         self.hit("ci", relpath, detail=system, project=project)
-        text = self.read(abspath, relpath)
+        text = self.read(abspath, relpath) if text is None else text
         if text is None:
             return
         if system == "Jenkins":
@@ -1058,6 +1108,12 @@ class _Scanner:
         lines = text.split("\n")
         for kind, value, wd in commands:
             target = self.project_of(wd) if wd else project
+            if kind == "environment":
+                if ("ci-environments", target) not in seen:
+                    seen.add(("ci-environments", target))
+                    self.hit("ci-environments", relpath, _line_of(lines, value),
+                             f"deployment environment {value}"[:80], project=target)
+                continue
             if kind == "uses":
                 for part, signal in _ACTIONS:
                     if signal and part in value and (signal, target) not in seen:
@@ -1146,7 +1202,10 @@ class _Scanner:
         elif parent.endswith(("issue_template", ".gitlab/issue_templates")):
             self.hit("issue-template", relpath, project=project)
         else:
-            self.search(abspath, relpath, YAML_K8S, project)
+            text = self.search(abspath, relpath, YAML_K8S, project)
+            if text and "steps:" in text and ("cloud-builders" in text or "entrypoint:" in text) \
+                    and re.search(r"^steps:", text, re.M):
+                self._ci(relpath, abspath, "Google Cloud Build", project, text)
 
     def _dvc_yaml(self, relpath, abspath, project) -> None:
         text = self.read(abspath, relpath)
@@ -1264,6 +1323,10 @@ class _Scanner:
             if model_tags:
                 self.hit("model-registry", first_path, count=len(model_tags),
                          detail=f"model registry tags (GTO/DVC): {model_tags[0]}")
+            stage_tags = sorted(t for t in tags if "#" in t)
+            if stage_tags:  # GTO: name#stage#n assigns a stage, like a registry alias
+                self.hit("registry-alias", first_path, count=len(stage_tags),
+                         detail=f"stage tags (GTO/DVC): {stage_tags[0]}")
         config = os.path.join(gitpath, "config")
         if _is_file(config):
             self.search(config, ".git/config", GITCONFIG, SHARED)
@@ -1316,7 +1379,8 @@ SIGNALS = frozenset(
        "readme", "changelog", "tests", "integration-tests", "docs", "pinned-requirements",
        "dependencies-listed", "experiment-tracking", "dockerfile", "health-check", "run-params",
        "run-metrics", "model-tests", "repro-test", "registry-alias", "api-schema", "ci-tests",
-       "ci-coverage", "ci-lint", "ci-image", "ci-deploy", "ci-train", "model-packaging"}
+       "ci-coverage", "ci-lint", "ci-image", "ci-deploy", "ci-train", "model-packaging",
+       "ci-environments", "drift-monitor", "data-loading"}
 )
 
 
