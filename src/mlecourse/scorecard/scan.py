@@ -133,12 +133,26 @@ _SAVE_OWNERS = ("joblib", "pickle", "dill", "cloudpickle", "torch")
 _TRACK_CALLS = ("mlflow.autolog", "wandb.init", "mlflow.set_experiment")
 _HEALTH = frozenset({"/health", "/healthz", "/ready", "/readyz", "/livez", "/ping", "/live"})
 _TEST_WORDS = re.compile(r"reproduc|determinis|same_(?:model|result|prediction)", re.I)
-#: Substrings one of which must occur before a file is parsed at all (keeps the scan fast).
-_PY_KEYWORDS = tuple(sorted({m.split(".")[0] for m in _IMPORTS} | set(_CALLS)
-                            | {"seed", "random_state", "/health", "/ready", "/live", "/ping",
-                               "response_model", "bentoml", "models:/", ".fit(", ".predict",
-                               "pytest", "torch.save", "start_run", "target_path", "read_",
-                               "load_dataset", "saved_model", "Condition"}))
+#: Before a file is parsed at all (keeps the scan fast), it must import one of these top-level
+#: modules or contain one of the call keywords below (each keyword covers a family of calls).
+_IMPORT_TOPS = frozenset({m.split(".")[0] for m in _IMPORTS} | {"ray", "zenml"})
+_IMPORT_LINE = re.compile(r"^[ \t]*(?:from|import)[ \t]+([A-Za-z_][\w]*)", re.M)
+_CALL_KEYWORDS = ("log_", "autolog", "egister", "model_version", "link", "seed", "random_state",
+                  "default_rng", "onitor", "DataDrift", "read_", "load_dataset", "fetch_openml",
+                  "ImageFolder", "dataset_from", "dump", "save", "FastAPI", "Flask", "SchemaGen",
+                  "ExampleValidator", "validate_statistics", "Evaluator", "Condition",
+                  "Threshold", "Pusher", "ModelPackage", "start_run", "wandb", "models:/",
+                  "/health", "/ready", "/live", "/ping", "response_model", "upload",
+                  "create_or_update", "bentoml", "serve")
+_TEST_KEYWORDS = (".fit(", ".predict", ".train(", "eproduc", "eterminis", "same_", "integration",
+                  "e2e")
+
+
+def worth_parsing(text: str, test: bool = False) -> bool:
+    """Could ``text`` show any signal? (A quick test; parsing decides.)"""
+    if any(k in text for k in _CALL_KEYWORDS) or (test and any(k in text for k in _TEST_KEYWORDS)):
+        return True
+    return "import" in text and not _IMPORT_TOPS.isdisjoint(_IMPORT_LINE.findall(text))
 
 
 def _dotted(node) -> str:
@@ -623,7 +637,6 @@ _STEM_SIGNALS = (
     (("evaluate", "evaluation", "eval_"), "evaluation"),
     (("deploy",), "deploy-script"),
 )
-_NB_KEYWORDS = tuple(k for k in _PY_KEYWORDS)
 
 
 def _strip_comments(text: str) -> str:
@@ -1064,14 +1077,14 @@ class _Scanner:
                 if stem.startswith(prefixes):
                     self.hit(signal, relpath, detail="by file name", project=project)
         text = self.read(abspath, relpath)
-        if not text or not any(k in text for k in _PY_KEYWORDS):
+        if not text or not worth_parsing(text, test):
             return
         for signal, line, detail in python_signals(text, test, _Own(self, project, relpath)):
             self.hit(signal, relpath, line, detail, project=project)
 
     def _notebook(self, relpath: str, abspath: str, project: str) -> None:
         text = self.read(abspath, relpath, limit=NOTEBOOK_READ_LIMIT)
-        if not text or not any(k in text for k in _NB_KEYWORDS):
+        if not text or not worth_parsing(text):
             return
         try:
             cells = notebook_code(text)
@@ -1080,7 +1093,7 @@ class _Scanner:
             return
         own, seen = _Own(self, project, relpath), set()
         for number, source in cells:
-            if not any(k in source for k in _NB_KEYWORDS):
+            if not worth_parsing(source):
                 continue
             for signal, _line, detail in python_signals(source, False, own):
                 if signal not in seen:  # the first code cell that shows it
