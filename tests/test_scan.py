@@ -226,56 +226,70 @@ def test_signal_table_has_a_row_per_cell_for_the_book():
     assert len(rows) == 18
     first = rows[0]
     assert (first["Principle"], first["Aspect"]) == ("Versioning", "Code")
-    assert first["Level 2 when"] == "git + git-tag"
+    assert first["Level 1 when"] == "git"
+    assert first["Level 2 when (and level 1)"] == "git + git-tag"
     live = next(r for r in rows if (r["Principle"], r["Aspect"]) == ("Monitoring", "Model"))
-    assert live["Level 2 when"].startswith("not in the repository")
+    assert live["Level 2 when (and level 1)"].startswith("not in the repository")
 
 
 # ------------------------------------------------------------------------------ calibration
 
-def test_empty_folder_is_level_1_everywhere_without_evidence(tmp_path):
+def test_empty_folder_is_level_0_everywhere_and_says_what_was_looked_for(tmp_path):
     a = assess(tmp_path)
     assert validate_assessment(a) == a
-    assert levels(a) == {c: 1 for c in CELLS}
+    assert levels(a) == {c: 0 for c in CELLS}  # "not in place": nothing seen claims a level 1
     assert a["evidence"] == {}
     assert a["prefilled"] == CELLS
-    assert OUTSIDE in a["notes"]["monitoring.model"]
-    assert "level 1" in a["notes"]["versioning.code"]
+    assert "level 0" in a["notes"]["versioning.code"]
+    assert "Level 1 needs git; not found: git (looked for git: a .git folder" \
+        in a["notes"]["versioning.code"]
+    for cell in CELLS:  # every "not found" names what was looked for
+        assert "not found" in a["notes"][cell] and "looked for" in a["notes"][cell]
 
 
 @needs_git
 def test_notebook_only_project(tmp_path):
     a = assess(notebook_only_project(tmp_path / "churn"))
-    assert levels(a) == {c: 1 for c in CELLS}
+    expected = {c: 0 for c in CELLS}
+    expected.update({c: 1 for c in ("versioning.code", "versioning.data", "reproducibility.code",
+                                    "reproducibility.model", "reproducibility.data",
+                                    "ways-of-working.code", "ways-of-working.model",
+                                    "ways-of-working.data")})
+    assert levels(a) == expected
     assert evidence(a, "versioning.code", "git")[0]["path"] == ".git"
     assert evidence(a, "versioning.code", "git-tag") == []
     deps = evidence(a, "reproducibility.code", "dependencies-listed")
     assert deps[0]["path"] == "requirements.txt"
     assert "3 requirement(s), 0 pinned" in deps[0]["detail"]
-    seeds = evidence(a, "reproducibility.code", "seeds-set")
-    assert seeds[0]["path"] == "notebooks/02-train.ipynb" and seeds[0]["line"] > 1
-    assert "random_state=42" in seeds[0]["detail"]
+    seeds = evidence(a, "reproducibility.model", "seeds-set")
+    assert seeds[0]["path"] == "notebooks/02-train.ipynb"
+    assert seeds[0]["detail"] == "code cell 2: random_state=42"
+    assert evidence(a, "reproducibility.code", "seeds-set") == []  # did not make level 2
+    loading = evidence(a, "versioning.data", "data-loading")[0]
+    assert loading["path"] == "notebooks/01-explore.ipynb" and "read_csv" in loading["detail"]
     assert evidence(a, "ways-of-working.code", "readme")[0]["path"] == "README.md"
     assert "testing.code" not in a["evidence"]  # no tests at all
-    assert "Level 2 needs tests + ci-tests" in a["notes"]["testing.code"]
+    assert "Level 1 needs tests; not found: tests" in a["notes"]["testing.code"]
 
 
 @needs_git
 def test_tested_package_with_ci(tmp_path):
     marker = tmp_path / "EXECUTED"
     a = assess(package_with_ci_project(tmp_path / "churn", marker))
-    expected = {c: 1 for c in CELLS}
-    expected.update({"versioning.code": 2, "testing.code": 2, "testing.model": 2,
-                     "testing.data": 2, "ways-of-working.code": 2})
+    expected = {c: 0 for c in CELLS}
+    expected.update({"versioning.code": 2, "testing.code": 2, "testing.model": 1,
+                     "testing.data": 2, "ways-of-working.code": 2, "reproducibility.code": 1,
+                     "reproducibility.model": 1, "ways-of-working.model": 1,
+                     "ways-of-working.data": 1})
     assert levels(a) == expected
     tag = evidence(a, "versioning.code", "git-tag")[0]
     assert tag["path"] == ".git/refs/tags/v0.1.0" and "1 tag(s): v0.1.0" in tag["detail"]
     assert "Level 2: found git, git-tag." in a["notes"]["versioning.code"]
-    assert "Level 3 needs changelog + (ci-deploy or iac); not found: ci-deploy or iac" \
+    assert "Level 3 needs changelog + (ci-deploy or iac); not found: ci-deploy, iac" \
         in a["notes"]["versioning.code"]
     ci = evidence(a, "testing.code", "ci-tests")[0]
     assert ci == {"signal": "ci-tests", "path": ".github/workflows/ci.yml", "line": 10,
-                  "detail": "pytest"}
+                  "detail": "pytest --cov=churn --cov-report=xml"}
     assert [e["path"] for e in evidence(a, "testing.code", "tests")] == [
         "tests/test_features.py", "tests/test_model.py"]
     assert evidence(a, "testing.code", "coverage-config")[0]["path"] == "pyproject.toml"
@@ -285,8 +299,8 @@ def test_tested_package_with_ci(tmp_path):
         "detail": "import pandera"}
     assert OUTSIDE in a["notes"]["testing.data"]  # level 3 cannot be seen in files
     assert evidence(a, "ways-of-working.code", "codeowners")[0]["path"] == ".github/CODEOWNERS"
-    assert evidence(a, "reproducibility.code", "lockfile")[0]["path"] == "uv.lock"
     assert a["answers"]["reproducibility.code"] == 1  # locked, but no environment as code
+    assert "not found: dockerfile, conda-environment" in a["notes"]["reproducibility.code"]
     assert not marker.exists(), "setup.py or conftest.py was executed"
 
 
@@ -295,11 +309,11 @@ def test_project_with_dvc_mlflow_docker_and_deployment(tmp_path):
     a = assess(mlops_project(tmp_path / "loans"))
     assert levels(a) == {
         "versioning.code": 3, "versioning.model": 3, "versioning.data": 3,
-        "testing.code": 2, "testing.model": 2, "testing.data": 2,
+        "testing.code": 2, "testing.model": 1, "testing.data": 2,
         "reproducibility.code": 3, "reproducibility.model": 2, "reproducibility.data": 2,
-        "deployment.code": 3, "deployment.model": 2, "deployment.data": 1,
+        "deployment.code": 2, "deployment.model": 2, "deployment.data": 1,
         "monitoring.code": 2, "monitoring.model": 1, "monitoring.data": 2,
-        "ways-of-working.code": 1, "ways-of-working.model": 1, "ways-of-working.data": 1,
+        "ways-of-working.code": 0, "ways-of-working.model": 1, "ways-of-working.data": 0,
     }
     tag = evidence(a, "versioning.code", "git-tag")[0]
     assert tag["path"] == ".git/packed-refs" and "v1.0.0" in tag["detail"]
@@ -310,13 +324,14 @@ def test_project_with_dvc_mlflow_docker_and_deployment(tmp_path):
         "dvc.lock", "data/raw/loans.csv.dvc"}
     reg = evidence(a, "versioning.model", "model-registry")[0]
     assert reg["path"] == "src/train.py" and reg["line"] == 11
-    assert reg["detail"] == "registered_model_name="
+    assert reg["detail"] == "log_model(registered_model_name=...)"
     alias = evidence(a, "versioning.model", "registry-alias")[0]
     assert alias["line"] == 13 and "set_registered_model_alias" in alias["detail"]
-    deploy = evidence(a, "deployment.code", "ci-deploy")[0]
+    deploy = evidence(a, "deployment.model", "ci-deploy")[0]
     assert deploy["path"] == ".github/workflows/deploy.yml" and deploy["line"] == 9
-    assert evidence(a, "deployment.code", "kubernetes")[0]["path"] == "k8s/deployment.yaml"
-    assert evidence(a, "deployment.code", "ci-image")[0]["detail"] == "docker build"
+    # level 3 needs a gated deployment environment too; the note says so
+    assert "not found: ci-environments" in a["notes"]["deployment.code"]
+    assert evidence(a, "deployment.code", "ci-image")[0]["detail"].startswith("docker build")
     assert evidence(a, "reproducibility.code", "dockerfile")[0]["detail"] == \
         "FROM python:3.11-slim"
     assert evidence(a, "monitoring.code", "alert-rules")[0]["path"] == "monitoring/alerts.yml"
@@ -325,8 +340,7 @@ def test_project_with_dvc_mlflow_docker_and_deployment(tmp_path):
     assert evidence(a, "monitoring.data", "drift-library")[0]["path"] == "src/monitor.py"
     assert evidence(a, "deployment.data", "api-schema")[0]["path"] == "src/serve.py"
     assert evidence(a, "ways-of-working.model", "model-card")[0]["path"] == "MODEL_CARD.md"
-    for cell in ("deployment.data", "monitoring.model", "ways-of-working.model",
-                 "ways-of-working.data"):
+    for cell in ("deployment.data", "monitoring.model", "ways-of-working.model"):
         assert OUTSIDE in a["notes"][cell]
     assert "Level 3: found registry-alias" in a["notes"]["versioning.model"]
     # the DVC cache is never read: the wandb import in it does not count
@@ -352,7 +366,8 @@ def test_only_candidate_files_are_opened_and_git_objects_never(tmp_path, monkeyp
     git_reads = {p for p in opened if p.startswith(".git/")}
     assert git_reads <= {".git/packed-refs", ".git/config"}
     assert not any(p.startswith(".dvc/cache") for p in opened)
-    assert "README.md" not in opened and "MODEL_CARD.md" not in opened  # names suffice
+    assert "MODEL_CARD.md" not in opened and "k8s" not in opened  # names suffice
+    assert "README.md" in opened  # read: a README that is only a title does not count
     assert "src/train.py" in opened and ".dvc/config" in opened
 
 
@@ -431,7 +446,7 @@ def test_chmod_000_file_is_reported(tmp_path):
 
 @pytest.mark.skipif(sys.platform != "linux", reason="needs a file system that takes any bytes")
 def test_undecodable_name_is_reported(tmp_path):
-    root = write(tmp_path / "repo", {"README.md": "# x\n"})
+    root = write(tmp_path / "repo", {"README.md": "# x\n\nRun it.\n"})
     with open(os.path.join(os.fsencode(root), b"bad\xffname.py"), "wb") as fh:
         fh.write(b"import mlflow\n")
     a_result = scan(root)
@@ -443,7 +458,7 @@ def test_undecodable_name_is_reported(tmp_path):
 
 @pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs FIFOs")
 def test_special_files_are_never_opened(tmp_path):
-    root = write(tmp_path / "repo", {"README.md": "# x\n"})
+    root = write(tmp_path / "repo", {"README.md": "# x\n\nRun it.\n"})
     os.mkfifo(root / "Dockerfile")  # opening it for reading would block
     os.symlink(root / "Dockerfile", root / "Containerfile")
     result = scan(root)
@@ -530,10 +545,13 @@ def test_text_and_markdown_reports(tmp_path):
     assert len(rows) == 18
     assert rows[0].split()[:3] == ["Versioning", "Code", "3"]
     assert "1*" in next(r for r in rows if r.startswith("Monitoring") and "Model" in r)
+    why = text.splitlines()[text.splitlines().index(rows[0]) + 1]
+    assert why.strip().startswith("why: Level 1: found git. Level 2: found git, git-tag.")
     md = scan_module.format_markdown(a, result)
     assert "| Principle | Aspect | Level | Evidence |" in md
-    assert "| Deployment | Code | 3 |" in md and "`ci-deploy` .github/workflows/deploy.yml:9" in md
-    assert "<details>" in md and OUTSIDE in md
+    assert "| Deployment | Code | 2 |" in md
+    assert "`ci-image` `.github/workflows/deploy.yml:7`" in md
+    assert "<details>" in md and "no evidence in the repository" in md
 
 
 # ------------------------------------------------------------------------------ widget
@@ -545,6 +563,7 @@ def test_prefill_control_scans_and_marks_cells(tmp_path):
     root = write(tmp_path / "repo", {
         "tests/test_model.py": "def test(m, X, y):\n    m.fit(X, y)\n",
         ".github/workflows/ci.yml": "jobs:\n  t:\n    steps:\n      - run: pytest --cov\n",
+        "pipeline.py": "from tfx.components import Evaluator\nEvaluator(eval_config=c)\n",
     })
     card = Scorecard("mle-maturity")
     control = add_prefill_control(card)

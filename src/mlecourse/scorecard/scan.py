@@ -57,7 +57,6 @@ MAX_EVIDENCE = 5  #: places kept per signal and project
 MAX_PROBLEMS = 100  #: problems kept (the rest are counted)
 SUPPORTED_RUBRICS = ("mle-maturity",)
 OUTSIDE = "no evidence in the repository — answer it yourself"
-README_MIN_BYTES = 300  #: a README shorter than this (a title) does not count
 SHARED = ""  #: the project key of the repository-wide layer (the root folder)
 
 #: Folder names never entered (lower case); folders ending in ``.egg-info`` are skipped too.
@@ -1052,12 +1051,12 @@ class _Scanner:
                     break
             return
         if stem == "readme" and reldir == project:
-            try:  # a title alone does not explain how to run anything
-                size = os.stat(abspath).st_size
-            except OSError:
-                size = 0
-            if size >= README_MIN_BYTES:
-                self.hit("readme", relpath, detail=f"{size:,} bytes", project=project)
+            text = self.read(abspath, relpath) or ""
+            body = [ln for ln in text.split("\n") if ln.strip()
+                    and not ln.lstrip().startswith(("#", "[![", "![", "===", "---", "<"))]
+            if body:  # a title alone does not explain how to run anything
+                self.hit("readme", relpath, detail=f"{len(body)} line(s) of text",
+                         project=project)
             return
         if stem in _CHANGELOG_NAMES and ext in _TEXT_EXTS and parent in ("", "docs"):
             self.hit("changelog", relpath, project=project)
@@ -1084,7 +1083,8 @@ class _Scanner:
 
     def _notebook(self, relpath: str, abspath: str, project: str) -> None:
         text = self.read(abspath, relpath, limit=NOTEBOOK_READ_LIMIT)
-        if not text or not worth_parsing(text):
+        # cheap test on the raw JSON (source lines are quoted, so imports are not at line starts)
+        if not text or not ("import" in text or any(k in text for k in _CALL_KEYWORDS)):
             return
         try:
             cells = notebook_code(text)
@@ -1302,7 +1302,7 @@ class _Scanner:
         else:
             self.hit("git", ".git", detail="Git repository")
         tags: set[str] = set()
-        first_path = None
+        loose = None
         refs, tag_dir = os.path.join(gitpath, "refs"), os.path.join(gitpath, "refs", "tags")
         # never through a link: .git/refs/tags -> / must not walk the file system
         stack = [(tag_dir, "")] if _is_dir(refs) and _is_dir(tag_dir) else []
@@ -1315,11 +1315,12 @@ class _Scanner:
                             stack.append((e.path, f"{prefix}{e.name}/"))
                         elif e.is_file(follow_symlinks=False):
                             tags.add(prefix + e.name)
-                            first_path = first_path or ".git/refs/tags"
+                            loose = min(loose or prefix + e.name, prefix + e.name)
                         if len(tags) >= 100_000:
                             break
             except OSError:
                 continue
+        first_path = f".git/refs/tags/{loose}" if loose else None
         packed_path = os.path.join(gitpath, "packed-refs")
         if _is_file(packed_path):
             text = self.read(packed_path, ".git/packed-refs") or ""
@@ -1566,7 +1567,7 @@ def suggest_cell(spec: dict, found: Callable[[str], bool], outside_text: str = O
             break
         level = target
         got = found_in_rule(rule, found)
-        used += [n for n in got if n not in used]
+        used = [n for n in got if n not in used] + used  # the highest level's evidence first
         parts.append(f"Level {target}: found {', '.join(got)}.")
     if spec.get("note"):
         parts.append(spec["note"].strip())
