@@ -602,3 +602,236 @@ def test_imports_inside_python_strings_do_not_count_but_notebook_sources_do(tmp_
     })
     result = scan(root)
     assert [e["path"] for e in result.evidence("experiment-tracking")] == ["train.ipynb"]
+
+
+# ------------------------------------------------------------------------------ issue 18: parsing, not text
+
+def test_mentions_are_not_use(tmp_path):
+    root = write(tmp_path / "repo", {
+        "src/notes.py": ('"""We could use mlflow.start_run() and np.random.seed(0) here."""\n'
+                         "# import wandb\n"
+                         "def train(X, seed=0, random_state=42):\n"
+                         "    return 'import mlflow'\n"),
+        "docs/guide.md": "import mlflow\n\n```python\nmlflow.register_model(...)\n```\n",
+        ".github/workflows/ci.yml": (
+            "on: [pull_request]\njobs:\n  t:\n    steps:\n"
+            "      - name: Run pytest with coverage and ruff  # a name, not a command\n"
+            "        run: pip install pytest pytest-cov ruff\n"
+            "      # - run: pytest\n"
+            "      - run: echo done\n"),
+    })
+    result = scan(root)
+    for signal in ("experiment-tracking", "seeds-set", "model-registry", "ci-tests",
+                   "ci-coverage", "ci-lint"):
+        assert not result.found(signal), signal
+    assert result.found("ci")
+
+
+def test_a_library_importing_itself_is_not_using_it(tmp_path):
+    root = write(tmp_path / "repo", {
+        "pyproject.toml": '[project]\nname = "evidently"\n',
+        "src/evidently/report.py": "from evidently.metrics import Drift\n",
+        "tests/test_report.py": "import evidently\n",
+        "examples/demo/requirements.txt": "evidently\n",
+        "examples/demo/monitor.py": "import evidently\n",  # a sub-project importing the root
+    })
+    assert not scan(root).found("drift-library")
+
+
+def test_one_ci_hop_through_make_tox_scripts_and_tasks(tmp_path):
+    root = write(tmp_path / "repo", {
+        "tests/test_a.py": "def test(): pass\n",
+        "Makefile": "# test: not this one\ncheck:\n\truff check .\ntest: check\n"
+                    "\t@pytest --cov=pkg tests/\n",
+        "scripts/release.sh": "#!/bin/sh\nset -e\ntwine upload dist/*\n",
+        "pixi.toml": '[tasks]\nimage = "docker build -t app ."\n',
+        ".gitlab-ci.yml": ("test:\n  script:\n    - make test\n"
+                           "release:\n  script:\n    - bash scripts/release.sh\n"
+                           "image:\n  script:\n    - pixi run image\n"),
+    })
+    result = scan(root)
+    tests = result.evidence("ci-tests")[0]
+    assert tests["path"] == ".gitlab-ci.yml" and tests["line"] == 3
+    assert tests["detail"] == "via Makefile target test: pytest --cov=pkg tests/"
+    assert result.found("ci-coverage") and not result.found("ci-lint")  # one hop only
+    assert "twine upload" in result.evidence("ci-deploy")[0]["detail"]
+    assert "docker build" in result.evidence("ci-image")[0]["detail"]
+
+
+def test_other_ci_systems(tmp_path):
+    root = write(tmp_path / "repo", {
+        "build/pipeline.yaml": ("steps:\n- name: 'gcr.io/cloud-builders/docker'\n"
+                                "  args: ['build', '-t', 'app', '.']\n"
+                                "- name: 'python'\n  entrypoint: 'pytest'\n"
+                                "  args: ['tests/', '-s']\n"),
+        "Jenkinsfile": "pipeline { stages { stage('t') { steps { sh 'tox -e py311' } } } }\n",
+        "azure-pipelines.yml": "steps:\n- script: kubectl apply -f k8s/\n",
+        ".circleci/config.yml": "jobs:\n  lint:\n    steps:\n      - run:\n"
+                                "          command: flake8 src\n",
+    })
+    result = scan(root)
+    assert result.evidence("ci-image")[0]["path"] == "build/pipeline.yaml"
+    assert {e["path"] for e in result.evidence("ci-tests")} == {"Jenkinsfile",
+                                                                "build/pipeline.yaml"}
+    assert result.evidence("ci-deploy")[0]["path"] == "azure-pipelines.yml"
+    assert result.evidence("ci-lint")[0]["path"] == ".circleci/config.yml"
+
+
+def test_nested_github_workflows_never_run(tmp_path):
+    root = write(tmp_path / "repo", {
+        "exercise/.github/workflows/ci.yml": "jobs:\n  t:\n    steps:\n      - run: pytest\n"})
+    assert not scan(root).found("ci-tests")
+
+
+def test_notebooks_are_parsed_code_cells_only_whatever_their_outputs(tmp_path):
+    nb = nbformat.v4.new_notebook()
+    plot = nbformat.v4.new_code_cell("plot()")
+    plot.outputs = [nbformat.v4.new_output("display_data",
+                                           data={"image/png": "A" * 400_000})]
+    text_cell = nbformat.v4.new_markdown_cell("import mlflow  (only a mention)")
+    out_cell = nbformat.v4.new_code_cell("print('x')")
+    out_cell.outputs = [nbformat.v4.new_output("stream", text="import wandb\nwandb.init()\n")]
+    nb.cells = [plot, text_cell, out_cell, nbformat.v4.new_code_cell(
+        "%matplotlib inline\nimport mlflow\nmlflow.start_run()")]
+    root = write(tmp_path / "repo", {"train.ipynb": nbformat.writes(nb)})
+    result = scan(root)
+    track = result.evidence("experiment-tracking")
+    assert [e["detail"] for e in track] == ["code cell 4: import mlflow"]
+    assert result.stats["truncated"] == 0
+
+
+# ------------------------------------------------------------------------------ issue 18: projects
+
+def test_and_rules_need_one_project(tmp_path):
+    root = write(tmp_path / "course", {
+        "README.md": "# Course\n\nOne folder per week.\n",
+        "week1/requirements.txt": "scikit-learn==1.5.0\n",
+        "week1/Dockerfile": "FROM python:3.11\n",
+        "week2/uv.lock": "version = 1\n", "week2/pyproject.toml": "[project]\nname='w2'\n",
+        "week3/requirements.txt": "numpy\n",
+        "week3/train.py": "import numpy as np\nnp.random.seed(0)\n",
+    })
+    result = scan(root)
+    assert set(result.projects) == {"", "week1", "week2", "week3"}
+    a = suggest(result)
+    # lock (week2) + Dockerfile (week1) + seeds (week3) do not make level 2 together
+    assert a["answers"]["reproducibility.code"] == 1
+    write(root, {"week1/train.py": "import random\nrandom.seed(1)\n"})  # week1: pins+image+seed
+    a = suggest(scan(root))
+    assert a["answers"]["reproducibility.code"] == 2
+    assert "(project week1/)" in a["notes"]["reproducibility.code"]
+    assert {e["path"] for e in a["evidence"]["reproducibility.code"]} <= {
+        "week1/requirements.txt", "week1/Dockerfile", "week1/train.py"}
+
+
+def test_root_ci_counts_for_the_project_it_works_in(tmp_path):
+    root = write(tmp_path / "mono", {
+        "a/pyproject.toml": "[project]\nname='a'\n", "a/tests/test_a.py": "def test(): pass\n",
+        "b/pyproject.toml": "[project]\nname='b'\n", "b/tests/test_b.py": "def test(): pass\n",
+        "b/.pre-commit-config.yaml": "repos: []\n",
+        "a/.pre-commit-config.yaml": "repos: []\n",
+        ".github/workflows/ci.yml": ("jobs:\n  t:\n    steps:\n      - run: pytest\n"
+                                     "        working-directory: a\n"),
+    })
+    a = suggest(scan(root))
+    assert a["answers"]["testing.code"] == 2
+    assert "(project a/)" in a["notes"]["testing.code"]
+    assert all(not e["path"].startswith("b/") for e in a["evidence"]["testing.code"])
+
+
+@needs_git
+def test_submodules_are_excluded_and_named(tmp_path):
+    root = write(tmp_path / "parent", {"README.md": "# p\n\nparent\n",
+                                        "vendor/lib/.git": "gitdir: ../../.git/modules/lib\n",
+                                        "vendor/lib/tests/test_x.py": "def test(): pass\n",
+                                        "vendor/lib/.github/workflows/ci.yml": "x: 1\n"})
+    result = scan(root)
+    assert not result.found("tests")
+    assert result.stats["submodules"] == 1 and result.excluded == ["vendor/lib"]
+    assert "1 submodule(s) or nested repositories excluded (vendor/lib)" in \
+        scan_module.format_text(suggest(result), result)
+
+
+@needs_git
+def test_git_file_of_a_worktree_is_followed_for_tags(tmp_path):
+    main = tmp_path / "main"
+    write(main, {"README.md": "# m\n\ntext\n"})
+    commit_all(main, tag="v1.0.0")
+    git(main, "worktree", "add", "-q", str(tmp_path / "wt"))
+    result = scan(tmp_path / "wt")
+    assert result.found("git") and result.found("git-tag")
+    assert "v1.0.0" in result.evidence("git-tag")[0]["detail"]
+
+
+def test_git_file_pointing_anywhere_else_is_not_read(tmp_path):
+    root = write(tmp_path / "repo", {".git": "gitdir: /etc\n"})
+    result = scan(root)
+    assert result.found("git") and not result.found("git-tag")
+    assert not result.found("git-remote")
+
+
+def test_level_3_needs_level_2_and_notes_say_what_is_missing(tmp_path):
+    spec = {"level_1": [["a"]], "level_2": [["b", ["c", "d"]]], "level_3": [["e"]]}
+    signals = {n: {"name": n, "looks_for": f"{n} files"} for n in "abcde"}
+    level, note, used = scan_module.suggest_cell(spec, {"a", "e"}.__contains__,
+                                                 signals=signals)
+    assert level == 1 and used == ["a"]
+    assert "Level 2 needs b + (c or d); not found: b, c, d (looked for b: b files; " in note
+    level, _, used = scan_module.suggest_cell(spec, {"a", "b", "d", "e"}.__contains__)
+    assert level == 3 and used == ["e", "b", "d", "a"]  # the highest level's evidence first
+
+
+# ------------------------------------------------------------------------------ issue 18: safety
+
+def test_symlinks_inside_git_are_never_followed(tmp_path):
+    root = tmp_path / "repo"
+    (root / ".git" / "refs").mkdir(parents=True)
+    (root / ".git" / "HEAD").write_text("ref: refs/heads/main\n")
+    os.symlink("/", root / ".git" / "refs" / "tags")  # would walk the whole file system
+    os.symlink("/etc/hostname", root / ".git" / "packed-refs")
+    os.symlink("/etc/passwd", root / ".git" / "config")
+    result = scan(root)
+    assert result.found("git") and not result.found("git-tag") and not result.found("git-remote")
+    assert result.stats["files_read"] == 0
+
+
+def test_memory_stays_flat_with_a_huge_folder(tmp_path):
+    import tracemalloc
+
+    def peak(n):
+        folder = tmp_path / f"flat{n}"
+        folder.mkdir()
+        for i in range(n):
+            (folder / f"part_{i:06d}.csv").write_bytes(b"")
+        tracemalloc.start()
+        try:
+            scan(folder)
+            return tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+
+    small, big = peak(200), peak(4000)
+    assert big < small + 64 * 1024, (small, big)  # a listing of 4,000 names would be ~400 KB
+
+
+def test_evidence_is_most_relevant_first_not_alphabetical(tmp_path):
+    root = write(tmp_path / "repo", {
+        "a/b/c/test_deep.py": "def test(): pass\n", "tests/test_z.py": "def test(): pass\n",
+        **{f"aa/test_{i}.py": "def test(): pass\n" for i in range(8)}})
+    paths = [e["path"] for e in scan(root).evidence("tests")]
+    assert len(paths) == MAX_EVIDENCE and paths[0].count("/") == 1
+    assert "a/b/c/test_deep.py" not in paths
+
+
+def test_terminal_and_markdown_escaping():
+    assert scan_module._printable("a\x1b]0;x\x07b\nc\u202e") == "a\\x1b]0;x\\x07b\\nc\\u202e"
+    assert scan_module.md_code("a`b|c") == "``a`b\\|c``"
+    assert scan_module.md_text("x\n# h [l](u) ![i](j) <b>") == \
+        "x\\\\n\\# h \\[l\\]\\(u\\) \\!\\[i\\]\\(j\\) \\<b\\>"  # shows "x\\n# h ..."
+    a = suggest(scan_module.ScanResult(root="/r", projects=[""],
+                                       hits={"readme": {"": {"count": 1, "evidence": [
+                                           {"signal": "readme",
+                                            "path": "R\n# Pwned [x](http://e)"}]}}},
+                                       stats={}))
+    md = scan_module.format_markdown(a)
+    assert "`R\\n# Pwned [x](http://e)`" in md and "\n# Pwned" not in md

@@ -497,7 +497,7 @@ def make_recipe(text: str, target: str) -> list:
     lines, inside = [], False
     for raw in text.splitlines():
         if not inside:
-            m = re.match(r"^([A-Za-z0-9_.%/ -]+?)\s*(?:[^:=]*)?:(?!=)", raw)
+            m = re.match(r"^([^:#=\s][^:#=]*):(?!=)", raw)  # "targets: prerequisites"
             if m and target in m.group(1).split():
                 inside = True
             continue
