@@ -160,3 +160,12 @@ def test_closed_pipe_is_quiet(tmp_path):
     err = proc.stderr.read().decode()
     assert proc.wait() == 0
     assert err == ""  # no "Broken pipe", no traceback
+
+
+def test_warnings_on_stderr_are_escaped(tmp_path, capsys):
+    root = small_repo(tmp_path)
+    (root / ".github" / "workflows" / "\x1b[2Jbad.yml").write_text("jobs: [unclosed\n")
+    code, out, err = run(capsys, "assess", str(root), "--format", "json")
+    assert code == 0 and json.loads(out)
+    assert "\x1b" not in err
+    assert "warning: .github/workflows/\\x1b[2Jbad.yml: CI file is not valid YAML" in err
