@@ -1546,9 +1546,6 @@ def suggest_cell(spec: dict, found: Callable[[str], bool], outside_text: str = O
     when level 2 does. The note names what was found and, for the next level, what was looked
     for and not found.
     """
-    def names(missing):
-        return [n for t in missing for n in _names(t)]
-
     level, parts, used = 0, [], []
     for target in (1, 2, 3):  # maturity builds up: a level counts only on top of the one below
         rule = spec.get(f"level_{target}")
@@ -1559,9 +1556,13 @@ def suggest_cell(spec: dict, found: Callable[[str], bool], outside_text: str = O
             label = f"Level {target} and above" if target < 3 else "Level 3"
             parts.append(f"{label}: {outside_text} ({rule['outside']}).")
             break
-        ok, missing = evaluate_rule(rule, found)
-        if not ok:
-            miss = names(missing)
+        ok, _missing = evaluate_rule(rule, found)
+        if not ok:  # name every signal of the rule that was not seen, and what it looks for
+            miss = []  # every term that failed, in every alternative
+            for alt in rule:
+                for term in alt:
+                    if not any(found(n) for n in _names(term)):
+                        miss += [n for n in _names(term) if n not in miss]
             parts.append(f"Level {target} needs {rule_text(rule)}; not found: "
                          f"{', '.join(miss)}{_looks_for(miss, signals)}.")
             break
