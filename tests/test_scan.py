@@ -835,3 +835,15 @@ def test_terminal_and_markdown_escaping():
                                        stats={}))
     md = scan_module.format_markdown(a)
     assert "`R\\n# Pwned [x](http://e)`" in md and "\n# Pwned" not in md
+
+
+def test_a_gating_script_is_a_quality_gate_but_a_print_is_not(tmp_path):
+    root = write(tmp_path / "repo", {
+        "gate.py": ("import sys\nauc = evaluate(candidate)\n"
+                    "if auc < THRESHOLD or auc <= production_auc:\n"
+                    "    sys.exit('candidate is worse than production')\n"),
+        "report.py": "if auc < threshold:\n    print('below threshold')\n",
+        "args.py": "def f(threshold):\n    if threshold < 0:\n        raise ValueError('x')\n",
+    })
+    gate = scan(root).evidence("model-gate")
+    assert [(e["path"], e["line"]) for e in gate] == [("gate.py", 3)]

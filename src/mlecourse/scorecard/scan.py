@@ -142,7 +142,8 @@ _CALL_KEYWORDS = ("log_", "autolog", "egister", "model_version", "link", "seed",
                   "ExampleValidator", "validate_statistics", "Evaluator", "Condition",
                   "Threshold", "Pusher", "ModelPackage", "start_run", "wandb", "models:/",
                   "/health", "/ready", "/live", "/ping", "response_model", "upload",
-                  "create_or_update", "bentoml", "serve")
+                  "create_or_update", "bentoml", "serve", "threshold", "champion",
+                  "production")
 _TEST_KEYWORDS = (".fit(", ".predict", ".train(", "eproduc", "eterminis", "same_", "integration",
                   "e2e")
 
@@ -283,6 +284,9 @@ def python_signals(source: str, test: bool = False, own: frozenset = frozenset()
             for dec in node.decorator_list:
                 if _dotted(dec) in ("pytest.mark.integration", "pytest.mark.e2e"):
                     add("integration-tests", dec, _dotted(dec))
+        elif isinstance(node, ast.If) and not test and _is_gate(node):
+            add("model-gate", node, "a candidate compared with a threshold or the production "
+                                    "model stops the run")
         elif isinstance(node, ast.ClassDef):
             for dec in node.decorator_list:
                 if _dotted(dec) in ("bentoml.service", "serve.deployment"):
@@ -291,6 +295,32 @@ def python_signals(source: str, test: bool = False, own: frozenset = frozenset()
 
 
 _TEST_ONLY = frozenset({"model-tests", "repro-test", "integration-tests"})
+_GATE_WORDS = re.compile(r"threshold|baseline|champion|production|prod_|current_model|"
+                         r"best_model|min_(?:accuracy|auc|f1|score)", re.I)
+
+
+_METRIC_WORDS = re.compile(r"auc|accuracy|f1|score|loss|rmse|mae|mse|r2|precision|recall|"
+                           r"metric", re.I)
+
+
+def _is_gate(node: ast.If) -> bool:
+    """``if <metric> < <threshold or production model>: raise/exit`` (a gating script)."""
+    if not any(isinstance(n, ast.Compare) for n in ast.walk(node.test)):
+        return False
+    names = {n.id for n in ast.walk(node.test) if isinstance(n, ast.Name)} \
+        | {n.attr for n in ast.walk(node.test) if isinstance(n, ast.Attribute)} \
+        | {n.value for n in ast.walk(node.test)
+           if isinstance(n, ast.Constant) and isinstance(n.value, str)}
+    if not any(_GATE_WORDS.search(str(n)) for n in names) \
+            or not any(_METRIC_WORDS.search(str(n)) for n in names):
+        return False  # `if threshold < 0: raise ValueError` checks an argument, not a model
+    for stmt in node.body + node.orelse:
+        if isinstance(stmt, ast.Raise):
+            return True
+        if isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Call) \
+                and _dotted(stmt.value.func) in ("sys.exit", "exit", "SystemExit"):
+            return True
+    return False
 
 
 def notebook_code(text: str) -> list:
@@ -575,6 +605,9 @@ _BY_NAME = {
     "environment.yml": _CONDA, "environment.yaml": _CONDA, "conda.yaml": _CONDA,
     "conda.yml": _CONDA,
     "devcontainer.json": [("dockerfile", "dev container definition")],
+    "cluster_env.yaml": [("dockerfile", "cluster environment definition")],
+    "cluster_env.yml": [("dockerfile", "cluster environment definition")],
+    "runtime_env.yaml": [("dockerfile", "cluster runtime environment definition")],
     "dvc.lock": [("dvc-lock", "DVC lock file"), ("dvc-data", "outputs hashed in dvc.lock")],
     "params.yaml": [("run-params", "parameters file")],
     "metrics.json": [("run-metrics", "metrics file")],
