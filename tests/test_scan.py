@@ -847,3 +847,18 @@ def test_a_gating_script_is_a_quality_gate_but_a_print_is_not(tmp_path):
     })
     gate = scan(root).evidence("model-gate")
     assert [(e["path"], e["line"]) for e in gate] == [("gate.py", 3)]
+
+
+def test_a_library_without_training_has_no_model(tmp_path):
+    files = {"pyproject.toml": '[project]\nname = "drift-kit"\n',
+             "README.md": "# drift-kit\n\nDetect drift.\n",
+             "drift_kit/__init__.py": "", "drift_kit/io.py": "import pickle\n"
+                                                            "def save(o, f):\n"
+                                                            "    pickle.dump(o, f)\n"}
+    a = assess(write(tmp_path / "lib", files))
+    model_cells = [c for c in CELLS if c.endswith(".model")]
+    assert all(a["answers"][c] == 0 for c in model_cells)
+    assert "the library 'drift_kit'" in a["notes"]["versioning.model"]
+    files["train.py"] = "import mlflow\nmlflow.start_run()\n"  # now it trains a model
+    a = assess(write(tmp_path / "lib", files))
+    assert a["answers"]["versioning.model"] == 1

@@ -700,6 +700,11 @@ class ScanResult:
     stats: dict = field(default_factory=dict)
     projects: list = field(default_factory=list)
     excluded: list = field(default_factory=list)  #: submodules and nested repositories skipped
+    library: str | None = None  #: the package the root folder publishes, if it is one
+
+    def trains_models(self) -> bool:
+        """Is there any sign that a model is trained, tracked, packaged or served here?"""
+        return any(s in self.hits for s in TRAINING_SIGNALS)
 
     def found(self, signal: str, project: str | None = None) -> bool:
         """Seen anywhere (``project=None``), or in ``project`` or the repository-wide layer."""
@@ -718,6 +723,12 @@ class ScanResult:
     def count(self, signal: str) -> int:
         """How many times the signal was seen (files, or tags for ``git-tag``)."""
         return sum(v["count"] for v in self.hits.get(signal, {}).values())
+
+
+#: Signals that show models are trained or used here (a library without them has no model).
+TRAINING_SIGNALS = ("experiment-tracking", "train-command", "dvc-pipeline", "pipeline",
+                    "model-registry", "model-packaging", "run-metrics", "run-params",
+                    "serving-app", "ci-train")
 
 
 def _safe_name(text: str) -> str:
@@ -1064,7 +1075,9 @@ class _Scanner:
             return
         rules = _PATTERNS_BY_NAME.get(lname)
         if rules is not None:
-            self.search(abspath, relpath, rules, project)
+            text = self.search(abspath, relpath, rules, project)
+            if text and not reldir and lname in ("pyproject.toml", "setup.cfg"):
+                self._library(text)
             return
         if lname == "codeowners":
             if reldir.lower() in ("", ".github", "docs", ".gitlab"):
@@ -1252,6 +1265,14 @@ class _Scanner:
             if text and "steps:" in text and ("cloud-builders" in text or "entrypoint:" in text) \
                     and re.search(r"^steps:", text, re.M):
                 self._ci(relpath, abspath, "Google Cloud Build", project, text)
+
+    def _library(self, text: str) -> None:
+        """Note the root's package name when the root folder holds that package (a library)."""
+        m = re.search(r"^name\s*=\s*[\"']?([A-Za-z0-9_.-]+)", text, re.M)
+        if m:
+            name = re.sub(r"[-.]+", "_", m.group(1)).lower()
+            if self.own_package(SHARED, name):
+                self.result.library = name
 
     def _dvc_yaml(self, relpath, abspath, project) -> None:
         text = self.read(abspath, relpath)
@@ -1633,8 +1654,16 @@ def suggest(result: ScanResult, rubric: Rubric | str = "mle-maturity", created=N
 
     answers, notes, evidence = {}, {}, {}
     several = len(result.projects) > 1
+    no_model = result.library is not None and not result.trains_models()
     for cid in rubric.cells:
         spec = mapping["cells"][cid]
+        if no_model and rubric.cells[cid].item == "model":
+            answers[cid] = 0
+            notes[cid] = (f"Suggested by a scan of the repository: level 0. The folder is the "
+                          f"library {result.library!r} and nothing in it trains, tracks, "
+                          f"packages or serves a model (looked for "
+                          f"{', '.join(TRAINING_SIGNALS)}), so it has no model of its own.")
+            continue
         level, note, used, project = _best_project(spec, result, outside_text,
                                                    mapping["signals"])
         where = ""
