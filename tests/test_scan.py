@@ -226,67 +226,81 @@ def test_signal_table_has_a_row_per_cell_for_the_book():
     assert len(rows) == 18
     first = rows[0]
     assert (first["Principle"], first["Aspect"]) == ("Versioning", "Code")
-    assert first["Level 2 when"] == "git + git-tag"
+    assert first["Level 1 when"] == "git"
+    assert first["Level 2 when (and level 1)"] == "git + git-tag"
     live = next(r for r in rows if (r["Principle"], r["Aspect"]) == ("Monitoring", "Model"))
-    assert live["Level 2 when"].startswith("not in the repository")
+    assert live["Level 2 when (and level 1)"].startswith("not in the repository")
 
 
 # ------------------------------------------------------------------------------ calibration
 
-def test_empty_folder_is_level_1_everywhere_without_evidence(tmp_path):
+def test_empty_folder_is_level_0_everywhere_and_says_what_was_looked_for(tmp_path):
     a = assess(tmp_path)
     assert validate_assessment(a) == a
-    assert levels(a) == {c: 1 for c in CELLS}
+    assert levels(a) == {c: 0 for c in CELLS}  # "not in place": nothing seen claims a level 1
     assert a["evidence"] == {}
     assert a["prefilled"] == CELLS
-    assert OUTSIDE in a["notes"]["monitoring.model"]
-    assert "level 1" in a["notes"]["versioning.code"]
+    assert "level 0" in a["notes"]["versioning.code"]
+    assert "Level 1 needs git; not found: git (looked for git: a .git folder" \
+        in a["notes"]["versioning.code"]
+    for cell in CELLS:  # every "not found" names what was looked for
+        assert "not found" in a["notes"][cell] and "looked for" in a["notes"][cell]
 
 
 @needs_git
 def test_notebook_only_project(tmp_path):
     a = assess(notebook_only_project(tmp_path / "churn"))
-    assert levels(a) == {c: 1 for c in CELLS}
+    expected = {c: 0 for c in CELLS}
+    expected.update({c: 1 for c in ("versioning.code", "versioning.data", "reproducibility.code",
+                                    "reproducibility.model", "reproducibility.data",
+                                    "ways-of-working.code", "ways-of-working.model",
+                                    "ways-of-working.data")})
+    assert levels(a) == expected
     assert evidence(a, "versioning.code", "git")[0]["path"] == ".git"
     assert evidence(a, "versioning.code", "git-tag") == []
     deps = evidence(a, "reproducibility.code", "dependencies-listed")
     assert deps[0]["path"] == "requirements.txt"
     assert "3 requirement(s), 0 pinned" in deps[0]["detail"]
-    seeds = evidence(a, "reproducibility.code", "seeds-set")
-    assert seeds[0]["path"] == "notebooks/02-train.ipynb" and seeds[0]["line"] > 1
-    assert "random_state=42" in seeds[0]["detail"]
+    seeds = evidence(a, "reproducibility.model", "seeds-set")
+    assert seeds[0]["path"] == "notebooks/02-train.ipynb"
+    assert seeds[0]["detail"] == "code cell 2: random_state=42"
+    assert evidence(a, "reproducibility.code", "seeds-set") == []  # did not make level 2
+    loading = evidence(a, "versioning.data", "data-loading")[0]
+    assert loading["path"] == "notebooks/01-explore.ipynb" and "read_csv" in loading["detail"]
     assert evidence(a, "ways-of-working.code", "readme")[0]["path"] == "README.md"
     assert "testing.code" not in a["evidence"]  # no tests at all
-    assert "Level 2 needs tests + ci-tests" in a["notes"]["testing.code"]
+    assert "Level 1 needs tests; not found: tests" in a["notes"]["testing.code"]
 
 
 @needs_git
 def test_tested_package_with_ci(tmp_path):
     marker = tmp_path / "EXECUTED"
     a = assess(package_with_ci_project(tmp_path / "churn", marker))
-    expected = {c: 1 for c in CELLS}
-    expected.update({"versioning.code": 2, "testing.code": 2, "testing.model": 2,
-                     "testing.data": 2, "ways-of-working.code": 2})
+    expected = {c: 0 for c in CELLS}
+    # a package that trains, tracks, packages and serves nothing: no model of its own (level 0)
+    expected.update({"versioning.code": 2, "testing.code": 2, "testing.data": 2,
+                     "ways-of-working.code": 2, "reproducibility.code": 1,
+                     "ways-of-working.data": 1})
     assert levels(a) == expected
     tag = evidence(a, "versioning.code", "git-tag")[0]
     assert tag["path"] == ".git/refs/tags/v0.1.0" and "1 tag(s): v0.1.0" in tag["detail"]
     assert "Level 2: found git, git-tag." in a["notes"]["versioning.code"]
-    assert "Level 3 needs changelog + (ci-deploy or iac); not found: ci-deploy or iac" \
+    assert "Level 3 needs changelog + (ci-deploy or iac); not found: ci-deploy, iac" \
         in a["notes"]["versioning.code"]
     ci = evidence(a, "testing.code", "ci-tests")[0]
     assert ci == {"signal": "ci-tests", "path": ".github/workflows/ci.yml", "line": 10,
-                  "detail": "pytest"}
+                  "detail": "pytest --cov=churn --cov-report=xml"}
     assert [e["path"] for e in evidence(a, "testing.code", "tests")] == [
         "tests/test_features.py", "tests/test_model.py"]
     assert evidence(a, "testing.code", "coverage-config")[0]["path"] == "pyproject.toml"
-    assert evidence(a, "testing.model", "model-tests")[0]["path"] == "tests/test_model.py"
+    assert "the library 'churn'" in a["notes"]["testing.model"]
     assert evidence(a, "testing.data", "data-validation")[0] == {
         "signal": "data-validation", "path": "src/churn/features.py", "line": 1,
         "detail": "import pandera"}
     assert OUTSIDE in a["notes"]["testing.data"]  # level 3 cannot be seen in files
     assert evidence(a, "ways-of-working.code", "codeowners")[0]["path"] == ".github/CODEOWNERS"
-    assert evidence(a, "reproducibility.code", "lockfile")[0]["path"] == "uv.lock"
     assert a["answers"]["reproducibility.code"] == 1  # locked, but no environment as code
+    assert "not found: dockerfile, conda-environment" in a["notes"]["reproducibility.code"]
     assert not marker.exists(), "setup.py or conftest.py was executed"
 
 
@@ -295,11 +309,11 @@ def test_project_with_dvc_mlflow_docker_and_deployment(tmp_path):
     a = assess(mlops_project(tmp_path / "loans"))
     assert levels(a) == {
         "versioning.code": 3, "versioning.model": 3, "versioning.data": 3,
-        "testing.code": 2, "testing.model": 2, "testing.data": 2,
+        "testing.code": 2, "testing.model": 1, "testing.data": 2,
         "reproducibility.code": 3, "reproducibility.model": 2, "reproducibility.data": 2,
-        "deployment.code": 3, "deployment.model": 2, "deployment.data": 1,
+        "deployment.code": 2, "deployment.model": 2, "deployment.data": 1,
         "monitoring.code": 2, "monitoring.model": 1, "monitoring.data": 2,
-        "ways-of-working.code": 1, "ways-of-working.model": 1, "ways-of-working.data": 1,
+        "ways-of-working.code": 0, "ways-of-working.model": 1, "ways-of-working.data": 0,
     }
     tag = evidence(a, "versioning.code", "git-tag")[0]
     assert tag["path"] == ".git/packed-refs" and "v1.0.0" in tag["detail"]
@@ -310,13 +324,14 @@ def test_project_with_dvc_mlflow_docker_and_deployment(tmp_path):
         "dvc.lock", "data/raw/loans.csv.dvc"}
     reg = evidence(a, "versioning.model", "model-registry")[0]
     assert reg["path"] == "src/train.py" and reg["line"] == 11
-    assert reg["detail"] == "registered_model_name="
+    assert reg["detail"] == "log_model(registered_model_name=...)"
     alias = evidence(a, "versioning.model", "registry-alias")[0]
     assert alias["line"] == 13 and "set_registered_model_alias" in alias["detail"]
-    deploy = evidence(a, "deployment.code", "ci-deploy")[0]
+    deploy = evidence(a, "deployment.model", "ci-deploy")[0]
     assert deploy["path"] == ".github/workflows/deploy.yml" and deploy["line"] == 9
-    assert evidence(a, "deployment.code", "kubernetes")[0]["path"] == "k8s/deployment.yaml"
-    assert evidence(a, "deployment.code", "ci-image")[0]["detail"] == "docker build"
+    # level 3 needs a gated deployment environment too; the note says so
+    assert "not found: ci-environments" in a["notes"]["deployment.code"]
+    assert evidence(a, "deployment.code", "ci-image")[0]["detail"].startswith("docker build")
     assert evidence(a, "reproducibility.code", "dockerfile")[0]["detail"] == \
         "FROM python:3.11-slim"
     assert evidence(a, "monitoring.code", "alert-rules")[0]["path"] == "monitoring/alerts.yml"
@@ -325,8 +340,7 @@ def test_project_with_dvc_mlflow_docker_and_deployment(tmp_path):
     assert evidence(a, "monitoring.data", "drift-library")[0]["path"] == "src/monitor.py"
     assert evidence(a, "deployment.data", "api-schema")[0]["path"] == "src/serve.py"
     assert evidence(a, "ways-of-working.model", "model-card")[0]["path"] == "MODEL_CARD.md"
-    for cell in ("deployment.data", "monitoring.model", "ways-of-working.model",
-                 "ways-of-working.data"):
+    for cell in ("deployment.data", "monitoring.model", "ways-of-working.model"):
         assert OUTSIDE in a["notes"][cell]
     assert "Level 3: found registry-alias" in a["notes"]["versioning.model"]
     # the DVC cache is never read: the wandb import in it does not count
@@ -352,7 +366,8 @@ def test_only_candidate_files_are_opened_and_git_objects_never(tmp_path, monkeyp
     git_reads = {p for p in opened if p.startswith(".git/")}
     assert git_reads <= {".git/packed-refs", ".git/config"}
     assert not any(p.startswith(".dvc/cache") for p in opened)
-    assert "README.md" not in opened and "MODEL_CARD.md" not in opened  # names suffice
+    assert "MODEL_CARD.md" not in opened and "k8s" not in opened  # names suffice
+    assert "README.md" in opened  # read: a README that is only a title does not count
     assert "src/train.py" in opened and ".dvc/config" in opened
 
 
@@ -431,7 +446,7 @@ def test_chmod_000_file_is_reported(tmp_path):
 
 @pytest.mark.skipif(sys.platform != "linux", reason="needs a file system that takes any bytes")
 def test_undecodable_name_is_reported(tmp_path):
-    root = write(tmp_path / "repo", {"README.md": "# x\n"})
+    root = write(tmp_path / "repo", {"README.md": "# x\n\nRun it.\n"})
     with open(os.path.join(os.fsencode(root), b"bad\xffname.py"), "wb") as fh:
         fh.write(b"import mlflow\n")
     a_result = scan(root)
@@ -443,7 +458,7 @@ def test_undecodable_name_is_reported(tmp_path):
 
 @pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs FIFOs")
 def test_special_files_are_never_opened(tmp_path):
-    root = write(tmp_path / "repo", {"README.md": "# x\n"})
+    root = write(tmp_path / "repo", {"README.md": "# x\n\nRun it.\n"})
     os.mkfifo(root / "Dockerfile")  # opening it for reading would block
     os.symlink(root / "Dockerfile", root / "Containerfile")
     result = scan(root)
@@ -530,10 +545,13 @@ def test_text_and_markdown_reports(tmp_path):
     assert len(rows) == 18
     assert rows[0].split()[:3] == ["Versioning", "Code", "3"]
     assert "1*" in next(r for r in rows if r.startswith("Monitoring") and "Model" in r)
+    why = text.splitlines()[text.splitlines().index(rows[0]) + 1]
+    assert why.strip().startswith("why: Level 1: found git. Level 2: found git, git-tag.")
     md = scan_module.format_markdown(a, result)
     assert "| Principle | Aspect | Level | Evidence |" in md
-    assert "| Deployment | Code | 3 |" in md and "`ci-deploy` .github/workflows/deploy.yml:9" in md
-    assert "<details>" in md and OUTSIDE in md
+    assert "| Deployment | Code | 2 |" in md
+    assert "`ci-image` `.github/workflows/deploy.yml:7`" in md
+    assert "<details>" in md and "no evidence in the repository" in md
 
 
 # ------------------------------------------------------------------------------ widget
@@ -545,6 +563,7 @@ def test_prefill_control_scans_and_marks_cells(tmp_path):
     root = write(tmp_path / "repo", {
         "tests/test_model.py": "def test(m, X, y):\n    m.fit(X, y)\n",
         ".github/workflows/ci.yml": "jobs:\n  t:\n    steps:\n      - run: pytest --cov\n",
+        "pipeline.py": "from tfx.components import Evaluator\nEvaluator(eval_config=c)\n",
     })
     card = Scorecard("mle-maturity")
     control = add_prefill_control(card)
@@ -583,3 +602,263 @@ def test_imports_inside_python_strings_do_not_count_but_notebook_sources_do(tmp_
     })
     result = scan(root)
     assert [e["path"] for e in result.evidence("experiment-tracking")] == ["train.ipynb"]
+
+
+# ------------------------------------------------------------------------------ issue 18: parsing, not text
+
+def test_mentions_are_not_use(tmp_path):
+    root = write(tmp_path / "repo", {
+        "src/notes.py": ('"""We could use mlflow.start_run() and np.random.seed(0) here."""\n'
+                         "# import wandb\n"
+                         "def train(X, seed=0, random_state=42):\n"
+                         "    return 'import mlflow'\n"),
+        "docs/guide.md": "import mlflow\n\n```python\nmlflow.register_model(...)\n```\n",
+        ".github/workflows/ci.yml": (
+            "on: [pull_request]\njobs:\n  t:\n    steps:\n"
+            "      - name: Run pytest with coverage and ruff  # a name, not a command\n"
+            "        run: pip install pytest pytest-cov ruff\n"
+            "      # - run: pytest\n"
+            "      - run: echo done\n"),
+    })
+    result = scan(root)
+    for signal in ("experiment-tracking", "seeds-set", "model-registry", "ci-tests",
+                   "ci-coverage", "ci-lint"):
+        assert not result.found(signal), signal
+    assert result.found("ci")
+
+
+def test_a_library_importing_itself_is_not_using_it(tmp_path):
+    root = write(tmp_path / "repo", {
+        "pyproject.toml": '[project]\nname = "evidently"\n',
+        "src/evidently/report.py": "from evidently.metrics import Drift\n",
+        "tests/test_report.py": "import evidently\n",
+        "examples/demo/requirements.txt": "evidently\n",
+        "examples/demo/monitor.py": "import evidently\n",  # a sub-project importing the root
+    })
+    assert not scan(root).found("drift-library")
+
+
+def test_one_ci_hop_through_make_tox_scripts_and_tasks(tmp_path):
+    root = write(tmp_path / "repo", {
+        "tests/test_a.py": "def test(): pass\n",
+        "Makefile": "# test: not this one\ncheck:\n\truff check .\ntest: check\n"
+                    "\t@pytest --cov=pkg tests/\n",
+        "scripts/release.sh": "#!/bin/sh\nset -e\ntwine upload dist/*\n",
+        "pixi.toml": '[tasks]\nimage = "docker build -t app ."\n',
+        ".gitlab-ci.yml": ("test:\n  script:\n    - make test\n"
+                           "release:\n  script:\n    - bash scripts/release.sh\n"
+                           "image:\n  script:\n    - pixi run image\n"),
+    })
+    result = scan(root)
+    tests = result.evidence("ci-tests")[0]
+    assert tests["path"] == ".gitlab-ci.yml" and tests["line"] == 3
+    assert tests["detail"] == "via Makefile target test: pytest --cov=pkg tests/"
+    assert result.found("ci-coverage") and not result.found("ci-lint")  # one hop only
+    assert "twine upload" in result.evidence("ci-deploy")[0]["detail"]
+    assert "docker build" in result.evidence("ci-image")[0]["detail"]
+
+
+def test_other_ci_systems(tmp_path):
+    root = write(tmp_path / "repo", {
+        "build/pipeline.yaml": ("steps:\n- name: 'gcr.io/cloud-builders/docker'\n"
+                                "  args: ['build', '-t', 'app', '.']\n"
+                                "- name: 'python'\n  entrypoint: 'pytest'\n"
+                                "  args: ['tests/', '-s']\n"),
+        "Jenkinsfile": "pipeline { stages { stage('t') { steps { sh 'tox -e py311' } } } }\n",
+        "azure-pipelines.yml": "steps:\n- script: kubectl apply -f k8s/\n",
+        ".circleci/config.yml": "jobs:\n  lint:\n    steps:\n      - run:\n"
+                                "          command: flake8 src\n",
+    })
+    result = scan(root)
+    assert result.evidence("ci-image")[0]["path"] == "build/pipeline.yaml"
+    assert {e["path"] for e in result.evidence("ci-tests")} == {"Jenkinsfile",
+                                                                "build/pipeline.yaml"}
+    assert result.evidence("ci-deploy")[0]["path"] == "azure-pipelines.yml"
+    assert result.evidence("ci-lint")[0]["path"] == ".circleci/config.yml"
+
+
+def test_nested_github_workflows_never_run(tmp_path):
+    root = write(tmp_path / "repo", {
+        "exercise/.github/workflows/ci.yml": "jobs:\n  t:\n    steps:\n      - run: pytest\n"})
+    assert not scan(root).found("ci-tests")
+
+
+def test_notebooks_are_parsed_code_cells_only_whatever_their_outputs(tmp_path):
+    nb = nbformat.v4.new_notebook()
+    plot = nbformat.v4.new_code_cell("plot()")
+    plot.outputs = [nbformat.v4.new_output("display_data",
+                                           data={"image/png": "A" * 400_000})]
+    text_cell = nbformat.v4.new_markdown_cell("import mlflow  (only a mention)")
+    out_cell = nbformat.v4.new_code_cell("print('x')")
+    out_cell.outputs = [nbformat.v4.new_output("stream", text="import wandb\nwandb.init()\n")]
+    nb.cells = [plot, text_cell, out_cell, nbformat.v4.new_code_cell(
+        "%matplotlib inline\nimport mlflow\nmlflow.start_run()")]
+    root = write(tmp_path / "repo", {"train.ipynb": nbformat.writes(nb)})
+    result = scan(root)
+    track = result.evidence("experiment-tracking")
+    assert [e["detail"] for e in track] == ["code cell 4: import mlflow"]
+    assert result.stats["truncated"] == 0
+
+
+# ------------------------------------------------------------------------------ issue 18: projects
+
+def test_and_rules_need_one_project(tmp_path):
+    root = write(tmp_path / "course", {
+        "README.md": "# Course\n\nOne folder per week.\n",
+        "week1/requirements.txt": "scikit-learn==1.5.0\n",
+        "week1/Dockerfile": "FROM python:3.11\n",
+        "week2/uv.lock": "version = 1\n", "week2/pyproject.toml": "[project]\nname='w2'\n",
+        "week3/requirements.txt": "numpy\n",
+        "week3/train.py": "import numpy as np\nnp.random.seed(0)\n",
+    })
+    result = scan(root)
+    assert set(result.projects) == {"", "week1", "week2", "week3"}
+    a = suggest(result)
+    # lock (week2) + Dockerfile (week1) + seeds (week3) do not make level 2 together
+    assert a["answers"]["reproducibility.code"] == 1
+    write(root, {"week1/train.py": "import random\nrandom.seed(1)\n"})  # week1: pins+image+seed
+    a = suggest(scan(root))
+    assert a["answers"]["reproducibility.code"] == 2
+    assert "(project week1/)" in a["notes"]["reproducibility.code"]
+    assert {e["path"] for e in a["evidence"]["reproducibility.code"]} <= {
+        "week1/requirements.txt", "week1/Dockerfile", "week1/train.py"}
+
+
+def test_root_ci_counts_for_the_project_it_works_in(tmp_path):
+    root = write(tmp_path / "mono", {
+        "a/pyproject.toml": "[project]\nname='a'\n", "a/tests/test_a.py": "def test(): pass\n",
+        "b/pyproject.toml": "[project]\nname='b'\n", "b/tests/test_b.py": "def test(): pass\n",
+        "b/.pre-commit-config.yaml": "repos: []\n",
+        "a/.pre-commit-config.yaml": "repos: []\n",
+        ".github/workflows/ci.yml": ("jobs:\n  t:\n    steps:\n      - run: pytest\n"
+                                     "        working-directory: a\n"),
+    })
+    a = suggest(scan(root))
+    assert a["answers"]["testing.code"] == 2
+    assert "(project a/)" in a["notes"]["testing.code"]
+    assert all(not e["path"].startswith("b/") for e in a["evidence"]["testing.code"])
+
+
+@needs_git
+def test_submodules_are_excluded_and_named(tmp_path):
+    root = write(tmp_path / "parent", {"README.md": "# p\n\nparent\n",
+                                        "vendor/lib/.git": "gitdir: ../../.git/modules/lib\n",
+                                        "vendor/lib/tests/test_x.py": "def test(): pass\n",
+                                        "vendor/lib/.github/workflows/ci.yml": "x: 1\n"})
+    result = scan(root)
+    assert not result.found("tests")
+    assert result.stats["submodules"] == 1 and result.excluded == ["vendor/lib"]
+    assert "1 submodule(s) or nested repositories excluded (vendor/lib)" in \
+        scan_module.format_text(suggest(result), result)
+
+
+@needs_git
+def test_git_file_of_a_worktree_is_followed_for_tags(tmp_path):
+    main = tmp_path / "main"
+    write(main, {"README.md": "# m\n\ntext\n"})
+    commit_all(main, tag="v1.0.0")
+    git(main, "worktree", "add", "-q", str(tmp_path / "wt"))
+    result = scan(tmp_path / "wt")
+    assert result.found("git") and result.found("git-tag")
+    assert "v1.0.0" in result.evidence("git-tag")[0]["detail"]
+
+
+def test_git_file_pointing_anywhere_else_is_not_read(tmp_path):
+    root = write(tmp_path / "repo", {".git": "gitdir: /etc\n"})
+    result = scan(root)
+    assert result.found("git") and not result.found("git-tag")
+    assert not result.found("git-remote")
+
+
+def test_level_3_needs_level_2_and_notes_say_what_is_missing(tmp_path):
+    spec = {"level_1": [["a"]], "level_2": [["b", ["c", "d"]]], "level_3": [["e"]]}
+    signals = {n: {"name": n, "looks_for": f"{n} files"} for n in "abcde"}
+    level, note, used = scan_module.suggest_cell(spec, {"a", "e"}.__contains__,
+                                                 signals=signals)
+    assert level == 1 and used == ["a"]
+    assert "Level 2 needs b + (c or d); not found: b, c, d (looked for b: b files; " in note
+    level, _, used = scan_module.suggest_cell(spec, {"a", "b", "d", "e"}.__contains__)
+    assert level == 3 and used == ["e", "b", "d", "a"]  # the highest level's evidence first
+
+
+# ------------------------------------------------------------------------------ issue 18: safety
+
+def test_symlinks_inside_git_are_never_followed(tmp_path):
+    root = tmp_path / "repo"
+    (root / ".git" / "refs").mkdir(parents=True)
+    (root / ".git" / "HEAD").write_text("ref: refs/heads/main\n")
+    os.symlink("/", root / ".git" / "refs" / "tags")  # would walk the whole file system
+    os.symlink("/etc/hostname", root / ".git" / "packed-refs")
+    os.symlink("/etc/passwd", root / ".git" / "config")
+    result = scan(root)
+    assert result.found("git") and not result.found("git-tag") and not result.found("git-remote")
+    assert result.stats["files_read"] == 0
+
+
+def test_memory_stays_flat_with_a_huge_folder(tmp_path):
+    import tracemalloc
+
+    def peak(n):
+        folder = tmp_path / f"flat{n}"
+        folder.mkdir()
+        for i in range(n):
+            (folder / f"part_{i:06d}.csv").write_bytes(b"")
+        tracemalloc.start()
+        try:
+            scan(folder)
+            return tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+
+    small, big = peak(200), peak(4000)
+    assert big < small + 64 * 1024, (small, big)  # a listing of 4,000 names would be ~400 KB
+
+
+def test_evidence_is_most_relevant_first_not_alphabetical(tmp_path):
+    root = write(tmp_path / "repo", {
+        "a/b/c/test_deep.py": "def test(): pass\n", "tests/test_z.py": "def test(): pass\n",
+        **{f"aa/test_{i}.py": "def test(): pass\n" for i in range(8)}})
+    paths = [e["path"] for e in scan(root).evidence("tests")]
+    assert len(paths) == MAX_EVIDENCE and paths[0].count("/") == 1
+    assert "a/b/c/test_deep.py" not in paths
+
+
+def test_terminal_and_markdown_escaping():
+    assert scan_module._printable("a\x1b]0;x\x07b\nc\u202e") == "a\\x1b]0;x\\x07b\\nc\\u202e"
+    assert scan_module.md_code("a`b|c") == "``a`b\\|c``"
+    assert scan_module.md_text("x\n# h [l](u) ![i](j) <b>") == \
+        "x\\\\n\\# h \\[l\\]\\(u\\) \\!\\[i\\]\\(j\\) \\<b\\>"  # shows "x\\n# h ..."
+    a = suggest(scan_module.ScanResult(root="/r", projects=[""],
+                                       hits={"readme": {"": {"count": 1, "evidence": [
+                                           {"signal": "readme",
+                                            "path": "R\n# Pwned [x](http://e)"}]}}},
+                                       stats={}))
+    md = scan_module.format_markdown(a)
+    assert "`R\\n# Pwned [x](http://e)`" in md and "\n# Pwned" not in md
+
+
+def test_a_gating_script_is_a_quality_gate_but_a_print_is_not(tmp_path):
+    root = write(tmp_path / "repo", {
+        "gate.py": ("import sys\nauc = evaluate(candidate)\n"
+                    "if auc < THRESHOLD or auc <= production_auc:\n"
+                    "    sys.exit('candidate is worse than production')\n"),
+        "report.py": "if auc < threshold:\n    print('below threshold')\n",
+        "args.py": "def f(threshold):\n    if threshold < 0:\n        raise ValueError('x')\n",
+    })
+    gate = scan(root).evidence("model-gate")
+    assert [(e["path"], e["line"]) for e in gate] == [("gate.py", 3)]
+
+
+def test_a_library_without_training_has_no_model(tmp_path):
+    files = {"pyproject.toml": '[project]\nname = "drift-kit"\n',
+             "README.md": "# drift-kit\n\nDetect drift.\n",
+             "drift_kit/__init__.py": "", "drift_kit/io.py": "import pickle\n"
+                                                            "def save(o, f):\n"
+                                                            "    pickle.dump(o, f)\n"}
+    a = assess(write(tmp_path / "lib", files))
+    model_cells = [c for c in CELLS if c.endswith(".model")]
+    assert all(a["answers"][c] == 0 for c in model_cells)
+    assert "the library 'drift_kit'" in a["notes"]["versioning.model"]
+    files["train.py"] = "import mlflow\nmlflow.start_run()\n"  # now it trains a model
+    a = assess(write(tmp_path / "lib", files))
+    assert a["answers"]["versioning.model"] == 1

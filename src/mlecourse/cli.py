@@ -135,7 +135,8 @@ class _Progress:
 def _run_assess(args: argparse.Namespace) -> int:
     import json
 
-    from mlecourse.scorecard.scan import format_markdown, format_text, load_signal_map, scan, suggest
+    from mlecourse.scorecard.scan import (
+        _printable, format_markdown, format_text, load_signal_map, scan, suggest)
 
     load_signal_map(args.rubric)  # an unsupported rubric is refused before scanning
     show = args.progress or (args.output_format == "text" and sys.stderr.isatty())
@@ -148,8 +149,9 @@ def _run_assess(args: argparse.Namespace) -> int:
     assessment = suggest(result, args.rubric)
     if args.output_format == "json":
         print(json.dumps(assessment, indent=2, ensure_ascii=False))
-        for p in result.problems:
-            print(f"mlecourse assess: warning: {p['path']}: {p['problem']}", file=sys.stderr)
+        for p in result.problems:  # names from the folder: escaped, never raw to the terminal
+            print(f"mlecourse assess: warning: {_printable(p['path'])}: "
+                  f"{_printable(p['problem'])}", file=sys.stderr)
     elif args.output_format == "markdown":
         print(format_markdown(assessment, result))
     else:
@@ -279,6 +281,8 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     except (ValueError, TypeError, OSError, RecursionError, MemoryError) as exc:
         text = " ".join(str(exc).split()) or type(exc).__name__
+        text = "".join(c if c.isprintable() else f"\\x{ord(c):02x}" if ord(c) < 256
+                       else f"\\u{ord(c):04x}" for c in text)  # a path may hold escapes
         print(f"mlecourse {args.command}: {text}", file=sys.stderr)
         return 2
 

@@ -1,38 +1,47 @@
 """Read-only scan of a project folder for evidence of MLE maturity (``mlecourse assess PATH``).
 
-:func:`scan` walks a folder and records *signals* (a Git tag, a CI workflow that runs pytest, a
-DVC remote, a call to ``mlflow.register_model`` ...), each with up to :data:`MAX_EVIDENCE`
-places (path relative to the root, line where useful, detail). :func:`suggest` turns the
-signals into a suggested level per cell of the ``mle-maturity`` rubric, using the mapping
-written down as data in ``rubrics/mle-maturity.signals.yaml`` (:func:`load_signal_map`), and
-returns an assessment in the interchange format (:mod:`mlecourse.scorecard.assessment`) with evidence,
-notes and every cell listed as ``prefilled``. :func:`assess` does both.
+:func:`scan` walks a folder and records *signals* (a Git tag, a CI job that runs pytest, a DVC
+remote, a call to ``mlflow.register_model`` ...), each with the places that show it (path
+relative to the root, line where useful, detail) and the *project* it belongs to. A project is
+a folder with its own ``pyproject.toml``, ``setup.cfg``, ``requirements.txt``,
+``environment.yml``, ``dvc.yaml`` ... (see :data:`PROJECT_MARKERS`); the root folder is the
+repository-wide layer (root CI, ``.git``, root files) shared by every project. :func:`suggest`
+turns the signals into a suggested level per cell of the ``mle-maturity`` rubric with the
+mapping written down as data in ``rubrics/mle-maturity.signals.yaml``; a rule that needs
+several signals holds only when they all come from one project (or the shared layer).
+
+Code is matched by parsing, not by text: Python files and the code cells of notebooks with
+:mod:`ast` (comments, docstrings, strings and default arguments never count; outputs of
+notebooks are ignored), CI files with a YAML parser (only the commands a step runs count, never
+its name; ``pip install pytest`` is not running pytest), following one hop through ``make``,
+``just``, ``tox``, ``pixi run``, ``hatch run`` or a repository script.
 
 Safety promises (tested in ``tests/test_scan.py``):
 
-* nothing from the folder is executed, imported or installed: files are only opened for reading
-  and searched with regular expressions (``setup.py`` and ``conftest.py`` are text here);
+* nothing from the folder is executed, imported or installed: files are only opened for reading,
+  parsed (``ast.parse`` builds a tree and runs nothing; YAML with the safe loader) or searched;
 * only regular files inside the folder are read (``O_NOFOLLOW``, ``fstat`` checks); symbolic
-  links to folders are never followed (so link loops cannot trap the walk) and a link to a file
-  is read only when its resolved target lies inside the root;
-* the walk is iterative (``os.scandir`` and an explicit stack, no recursion limit);
-* Git objects are skipped (only ``.git/refs/tags``, ``.git/packed-refs`` and ``.git/config`` are
-  read, as text); so are virtual environments (any folder holding ``pyvenv.cfg`` or
-  ``conda-meta``, and ``.venv``/``venv``), ``node_modules``, ``__pycache__`` and build caches;
-* at most :data:`READ_LIMIT` bytes of a file are read, and only files that are candidates by
-  name or extension are read at all;
+  links to folders are never followed, also inside ``.git``; a link to a file is read only when
+  its resolved target lies inside the root. The one pointer followed out of the folder is the
+  root's own ``.git`` *file* (a worktree or submodule checkout), and only when it names a real
+  Git folder; there only tag names, ``packed-refs`` and ``config`` are read;
+* the walk is iterative and never holds a folder's listing (memory stays flat with huge folders);
+* Git objects are skipped; so are virtual environments, ``node_modules``, caches and the
+  contents of Git submodules (their CI never runs for the parent; they are counted and named);
+* at most :data:`READ_LIMIT` bytes of a file are read (:data:`NOTEBOOK_READ_LIMIT` for
+  notebooks, whose outputs may be large), and only files that are candidates by name are read;
 * unreadable files and names that are not valid UTF-8 are listed in ``problems``, never fatal.
-
-Memory does not grow with the tree: paths are not collected, evidence is capped per signal and
-problems are capped at :data:`MAX_PROBLEMS`.
 """
 
 from __future__ import annotations
 
+import ast
+import json
 import os
 import re
 import stat
 import time
+import unicodedata
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -43,197 +52,583 @@ import yaml
 from mlecourse.scorecard.rubric import RUBRIC_DIR, Rubric, load_rubric
 
 READ_LIMIT = 256 * 1024  #: bytes read at most from one file
-MAX_EVIDENCE = 5  #: places kept per signal
+NOTEBOOK_READ_LIMIT = 16 * 1024 * 1024  #: notebooks: outputs can be large, code cells come after
+MAX_EVIDENCE = 5  #: places kept per signal and project
 MAX_PROBLEMS = 100  #: problems kept (the rest are counted)
 SUPPORTED_RUBRICS = ("mle-maturity",)
 OUTSIDE = "no evidence in the repository — answer it yourself"
+SHARED = ""  #: the project key of the repository-wide layer (the root folder)
 
 #: Folder names never entered (lower case); folders ending in ``.egg-info`` are skipped too.
 SKIP_DIRS = frozenset({
     "node_modules", "__pycache__", ".venv", "venv", ".tox", ".nox", ".pytest_cache",
     ".mypy_cache", ".ruff_cache", ".hypothesis", ".ipynb_checkpoints", ".jupyter_cache",
     "_build", ".eggs", "site-packages", ".terraform", ".cache", ".idea", ".gradle",
-    ".next", ".parcel-cache", ".dvc_cache",
+    ".next", ".parcel-cache", ".dvc_cache", ".pixi",
 })
-#: A folder holding one of these files is a virtual environment and is skipped.
+#: A folder holding one of these is a virtual environment and is skipped.
 VENV_MARKERS = ("pyvenv.cfg", "conda-meta")
+#: A folder holding one of these files is a project root of its own.
+PROJECT_MARKERS = ("pyproject.toml", "setup.py", "setup.cfg", "requirements.txt",
+                   "environment.yml", "environment.yaml", "dvc.yaml", "Pipfile", "pixi.toml",
+                   "MLproject", "conda.yaml", "requirements-dev.txt", "uv.lock", "poetry.lock")
 
 _O_READ = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0) \
     | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0)
 
+# ------------------------------------------------------------------------------ Python code
 
-# ------------------------------------------------------------------------------ patterns
+#: Imported top-level modules (or ``package.module``) -> signal. Imports in test files count only
+#: for the signals in :data:`_TEST_OK`; a project importing itself never counts.
+_IMPORTS = {}
+for _sig, _mods in {
+    "experiment-tracking": ("mlflow", "wandb", "neptune", "comet_ml", "clearml", "dvclive", "aim",
+                            "ml_metadata"),
+    "serving-app": ("fastapi", "flask", "bentoml", "seldon_core", "kserve", "litserve",
+                    "ray.serve", "torchserve", "gradio", "streamlit"),
+    "metrics-export": ("prometheus_client", "prometheus_fastapi_instrumentator",
+                       "opentelemetry", "statsd"),
+    "drift-library": ("evidently", "alibi_detect", "nannyml", "whylogs"),
+    "data-validation": ("pandera", "great_expectations", "tensorflow_data_validation",
+                        "deepchecks"),
+    "feature-store": ("feast", "hopsworks", "tecton"),
+    "fairness-checks": ("fairlearn", "aif360", "fairness_indicators"),
+    "load-tests": ("locust",),
+    "pipeline": ("zenml", "kedro", "metaflow", "prefect", "airflow", "tfx", "kfp", "dagster",
+                 "flytekit", "sagemaker.workflow", "luigi"),
+    "evaluation": ("sklearn.metrics", "torchmetrics", "tensorflow_model_analysis", "evaluate"),
+}.items():
+    for _m in _mods:
+        _IMPORTS[_m] = _sig
+_TEST_OK = frozenset({"data-validation", "fairness-checks", "load-tests", "evaluation"})
 
-def _imports(*modules: str) -> str:
-    """An import of any of ``modules`` at the start of a line.
+#: Called function or method name (last part of the dotted name) -> signal.
+_CALLS = {
+    "register_model": "model-registry", "create_model_version": "model-registry",
+    "create_registered_model": "model-registry", "link_model": "model-registry",
+    "RegisterModel": "model-registry", "ModelPackage": "model-registry",
+    "set_registered_model_alias": "registry-alias",
+    "transition_model_version_stage": "registry-alias",
+    "log_params": "run-params", "log_param": "run-params",
+    "log_metrics": "run-metrics", "log_metric": "run-metrics",
+    "FastAPI": "serving-app", "Flask": "serving-app",
+    "SchemaGen": "data-validation", "ExampleValidator": "data-validation",
+    "validate_statistics": "data-validation",
+    "Evaluator": "model-gate", "ConditionStep": "model-gate", "MetricThreshold": "model-gate",
+    "GenericValueThreshold": "model-gate",
+    "ModelDeploymentMonitoringJob": "drift-monitor", "DefaultModelMonitor": "drift-monitor",
+    "ModelQualityMonitor": "drift-monitor", "DataDriftDetector": "drift-monitor",
+    "create_monitoring_schedule": "drift-monitor",
+    "read_csv": "data-loading", "read_parquet": "data-loading", "read_sql": "data-loading",
+    "read_gbq": "data-loading", "load_dataset": "data-loading", "fetch_openml": "data-loading",
+    "read_table": "data-loading", "make_csv_dataset": "data-loading",
+    "image_dataset_from_directory": "data-loading", "ImageFolder": "data-loading",
+    "Pusher": "model-packaging",
+    "dump": "model-saved", "save_model": "model-saved", "save_pretrained": "model-saved",
+    "manual_seed": "seeds-set", "set_seed": "seeds-set", "set_random_seed": "seeds-set",
+    "seed_everything": "seeds-set",
+}
+_SAVE_OWNERS = ("joblib", "pickle", "dill", "cloudpickle", "torch")
+_TRACK_CALLS = ("mlflow.autolog", "wandb.init", "mlflow.set_experiment")
+_HEALTH = frozenset({"/health", "/healthz", "/ready", "/readyz", "/livez", "/ping", "/live"})
+_TEST_WORDS = re.compile(r"reproduc|determinis|same_(?:model|result|prediction)", re.I)
+#: Before a file is parsed at all (keeps the scan fast), it must import one of these top-level
+#: modules or contain one of the call keywords below (each keyword covers a family of calls).
+_IMPORT_TOPS = frozenset({m.split(".")[0] for m in _IMPORTS} | {"ray", "zenml"})
+_IMPORT_LINE = re.compile(r"^[ \t]*(?:from|import)[ \t]+([A-Za-z_][\w]*)", re.M)
+_CALL_KEYWORDS = ("log_", "autolog", "egister", "model_version", "link", "seed", "random_state",
+                  "default_rng", "onitor", "DataDrift", "read_", "load_dataset", "fetch_openml",
+                  "ImageFolder", "dataset_from", "dump", "save", "FastAPI", "Flask", "SchemaGen",
+                  "ExampleValidator", "validate_statistics", "Evaluator", "Condition",
+                  "Threshold", "Pusher", "ModelPackage", "start_run", "wandb", "models:/",
+                  "/health", "/ready", "/live", "/ping", "response_model", "upload",
+                  "create_or_update", "bentoml", "serve", "threshold", "champion",
+                  "production")
+_TEST_KEYWORDS = (".fit(", ".predict", ".train(", "eproduc", "eterminis", "same_", "integration",
+                  "e2e")
 
-    ``{Q}`` is replaced by ``"?`` for notebooks (source lines are JSON strings there) and by
-    nothing for Python files, so an import written inside a string of a ``.py`` file (a test
-    fixture, say) does not count.
+
+def worth_parsing(text: str, test: bool = False) -> bool:
+    """Could ``text`` show any signal? (A quick test; parsing decides.)"""
+    has = text.__contains__  # any(map(...)) runs in C: no generator frame per keyword
+    if any(map(has, _CALL_KEYWORDS)) or (test and any(map(has, _TEST_KEYWORDS))):
+        return True
+    return "import" in text and not _IMPORT_TOPS.isdisjoint(_IMPORT_LINE.findall(text))
+
+
+def _dotted(node) -> str:
+    """``a.b.c`` for a Name/Attribute chain (calls in between are skipped), else ''."""
+    parts = []
+    while True:
+        if isinstance(node, ast.Attribute):
+            parts.append(node.attr)
+            node = node.value
+        elif isinstance(node, ast.Call):
+            node = node.func
+        elif isinstance(node, ast.Name):
+            parts.append(node.id)
+            return ".".join(reversed(parts))
+        else:
+            return ".".join(reversed(parts))
+
+
+def _int_const(node) -> bool:
+    return isinstance(node, ast.Constant) and isinstance(node.value, int) \
+        and not isinstance(node.value, bool)
+
+
+def _strip_magics(source: str) -> str:
+    """Notebook cell source without IPython magics and shell escapes (``%...``, ``!...``)."""
+    if "%" not in source and "!" not in source:
+        return source
+    return "\n".join("" if line.lstrip()[:1] in ("%", "!") else line
+                     for line in source.split("\n"))
+
+
+def python_signals(source: str, test: bool = False, own: frozenset = frozenset()) -> list:
+    """``[(signal, line, detail)]`` found by parsing Python source (never by its text).
+
+    ``test``: the source is a test file (only some signals count there, and model, integration
+    and reproducibility tests are recognised); ``own``: top-level names of the project's own
+    packages (importing yourself is not using a library). Source that does not parse yields [].
     """
-    return r'^[ \t]*{Q}[ \t]*(?:import|from)[ \t]+(?:' + "|".join(modules) + r")\b"
+    try:
+        tree = ast.parse(source)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return []
+    out, seen = [], set()
+
+    def add(signal, node, detail):
+        if signal in seen or (test and signal not in _TEST_OK and signal not in _TEST_ONLY):
+            return
+        seen.add(signal)
+        out.append((signal, getattr(node, "lineno", None), detail))
+
+    try:
+        nodes = list(ast.walk(tree))
+    except RecursionError:
+        return []
+    for node in nodes:
+        if isinstance(node, (ast.Import, ast.ImportFrom)):
+            if isinstance(node, ast.ImportFrom):
+                if node.level or not node.module:
+                    continue  # relative import: the project itself
+                names = [node.module] + [f"{node.module}.{a.name}" for a in node.names]
+            else:
+                names = [a.name for a in node.names]
+            for name in names:
+                if name.split(".")[0] in own:
+                    continue
+                parts = name.split(".")
+                extra = parts[2:3] if parts[:2] == ["zenml", "integrations"] else []
+                for cand in (name, parts[0], ".".join(parts[:2]), *extra):
+                    if cand in _IMPORTS:
+                        add(_IMPORTS[cand], node, f"import {name}")
+                        break
+        elif isinstance(node, ast.Call):
+            name = _dotted(node.func)
+            last = name.rsplit(".", 1)[-1]
+            signal = _CALLS.get(last)
+            if signal == "model-saved" and last == "dump" \
+                    and not name.startswith(_SAVE_OWNERS):
+                signal = None
+            if last == "seed" and name.endswith("random.seed") and (node.args or node.keywords):
+                signal = "seeds-set"  # np.random.seed(x), random.seed(x)
+            if last == "default_rng" and (node.args or node.keywords):
+                signal = "seeds-set"
+            if name in ("torch.save",):
+                signal = "model-saved"
+            if name in _TRACK_CALLS:
+                signal = "experiment-tracking"
+            if name.startswith("mlflow.") and last in ("log_model", "save_model") \
+                    and name.count(".") >= 2:
+                signal = "model-packaging"
+                if any(k.arg == "registered_model_name" for k in node.keywords):
+                    add("model-registry", node, "log_model(registered_model_name=...)")
+            if last == "autolog" and name.startswith("mlflow"):
+                add("run-params", node, name)
+                signal = "run-metrics"
+            if name in ("wandb.log",):
+                signal = "run-metrics"
+            if name.endswith("Model.upload") or name.endswith("models.create_or_update"):
+                signal = "model-registry"
+            if last == "start_run":  # mlflow, Vertex AI experiments, ...
+                signal = "experiment-tracking"
+            if name.endswith("dsl.Condition"):
+                signal = "model-gate"
+            if name.endswith("saved_model.save"):
+                signal = "model-packaging"
+            if last == "link" and any(k.arg == "target_path" for k in node.keywords):
+                signal = "model-registry"  # W&B model registry
+                if any(k.arg == "aliases" for k in node.keywords):
+                    add("registry-alias", node, "artifact.link(aliases=...)")
+            if signal:
+                add(signal, node, f"{name}(...)")
+            for kw in node.keywords:
+                if kw.arg in ("random_state", "seed") and _int_const(kw.value):
+                    add("seeds-set", node, f"{kw.arg}={kw.value.value}")
+                elif kw.arg == "response_model":
+                    add("api-schema", node, "response_model=")
+            if node.args and isinstance(node.args[0], ast.Constant) \
+                    and isinstance(node.args[0].value, str):
+                value = node.args[0].value
+                if value in _HEALTH:
+                    add("health-check", node, f"route {value}")
+                elif value.startswith("models:/") and "@" in value:
+                    add("registry-alias", node, value[:80])
+            if test and last in ("fit", "predict", "predict_proba", "train") \
+                    and isinstance(node.func, ast.Attribute):
+                add("model-tests", node, f".{last}(...) in a test")
+        elif test and isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            if node.name.startswith("test") and _TEST_WORDS.search(node.name):
+                add("repro-test", node, f"test {node.name}")
+            for dec in node.decorator_list:
+                if _dotted(dec) in ("pytest.mark.integration", "pytest.mark.e2e"):
+                    add("integration-tests", dec, _dotted(dec))
+        elif isinstance(node, ast.If) and not test and _is_gate(node):
+            add("model-gate", node, "a candidate compared with a threshold or the production "
+                                    "model stops the run")
+        elif isinstance(node, ast.ClassDef):
+            for dec in node.decorator_list:
+                if _dotted(dec) in ("bentoml.service", "serve.deployment"):
+                    add("serving-app", dec, _dotted(dec))
+    return out
 
 
-_MOD_TRACKING = ("mlflow", "wandb", "neptune", "comet_ml", "clearml")
-_MOD_SERVING = ("fastapi", "flask", "bentoml", "seldon_core", "kserve", "litserve")
-_MOD_METRICS = ("prometheus_client", "prometheus_fastapi_instrumentator", "opentelemetry", "statsd")
-_MOD_DRIFT = ("evidently", "alibi_detect", "nannyml", "whylogs")
-_MOD_VALIDATION = ("pandera", "great_expectations", "tensorflow_data_validation", "deepchecks")
-_MOD_FEATURES = ("feast", "hopsworks", "tecton")
-_MOD_FAIRNESS = ("fairlearn", "aif360")
+_TEST_ONLY = frozenset({"model-tests", "repro-test", "integration-tests"})
+_GATE_WORDS = re.compile(r"threshold|baseline|champion|production|prod_|current_model|"
+                         r"best_model|min_(?:accuracy|auc|f1|score)", re.I)
 
-# (signal, keywords, regex): the regex runs only when one of the keywords occurs in the text,
-# so a file is searched at the speed of a substring test for the signals it cannot show.
-_PY = [
-    ("experiment-tracking", _MOD_TRACKING, _imports(*_MOD_TRACKING)
-     + r"|\b(?:mlflow\.(?:start_run|autolog|log_metrics?|log_params?)|wandb\.init)\s*\("),
-    ("model-registry", ("register_model", "create_model_version", "create_registered_model",
-                        "link_model", "MlflowClient", "registered_model_name"),
-     r"\b(?:register_model|create_model_version|create_registered_model|link_model)\s*\("
-     r"|\bMlflowClient\s*\(|\bregistered_model_name\s*="),
-    ("registry-alias", ("set_registered_model_alias", "transition_model_version_stage", "models:/"),
-     r"\b(?:set_registered_model_alias|transition_model_version_stage)\s*\(|models:/[\w.-]+@\w+"),
-    ("model-packaging", ("mlflow.", "bentoml."),
-     r"\bmlflow\.\w+\.(?:log_model|save_model)\s*\(|\bmlflow\.pyfunc\b"
-     r"|\bbentoml\.\w+\.save_model\s*\("),
-    ("run-params", ("mlflow.", "wandb.config"),
-     r"\b(?:mlflow\.log_params?|mlflow\.autolog|wandb\.config\.update)\s*\("),
-    ("run-metrics", ("mlflow.", "wandb.log"),
-     r"\b(?:mlflow\.log_metrics?|mlflow\.autolog|wandb\.log)\s*\("),
-    ("serving-app", _MOD_SERVING + ("FastAPI", "Flask"), _imports(*_MOD_SERVING)
-     + r"|\b(?:FastAPI|Flask)\s*\(|@bentoml\.service"),
-    ("health-check", ("/health", "/ready", "/livez", "/ping"),
-     r"""["'](?:/health|/healthz|/ready|/readyz|/livez|/ping)["']"""),
-    ("api-schema", ("response_model",), r"\bresponse_model\s*="),
-    ("metrics-export", _MOD_METRICS, _imports(*_MOD_METRICS)),
-    ("drift-library", _MOD_DRIFT, _imports(*_MOD_DRIFT)),
-    ("data-validation", _MOD_VALIDATION, _imports(*_MOD_VALIDATION)),
-    ("feature-store", _MOD_FEATURES, _imports(*_MOD_FEATURES)),
-    ("fairness-checks", _MOD_FAIRNESS, _imports(*_MOD_FAIRNESS)),
-    ("load-tests", ("locust",), _imports("locust")),
-    ("seeds-set", ("seed", "random_state"),
-     r"\brandom_state\s*=\s*\d+|\b(?:random|np\.random|numpy\.random|torch|torch\.cuda|tf\.random)"
-     r"\.(?:manual_seed|seed|set_seed|manual_seed_all)\s*\(\s*\d+"
-     r"|\bdefault_rng\s*\(\s*(?:seed\s*=\s*)?\d+|\bset_seed\s*\(\s*\d+|\bseed\s*=\s*\d+"),
-]
-_TEST = _PY + [
-    ("model-tests", (".fit(", ".predict"), r"\.(?:fit|predict|predict_proba)\s*\("),
-    ("repro-test", ("eproduc", "eterminis", "EPRODUC", "ETERMINIS"),
-     r"(?i:reproduc|determinis)"),
-    ("integration-tests", ("pytest.mark.",), r"@pytest\.mark\.(?:integration|e2e)\b"),
-]
-_CI = [
-    ("ci-tests", ("pytest", "py.test", "tox", "nox", "unittest", "test"),
-     r"\b(?:pytest|py\.test|tox|nox|unittest|make\s+test|npm\s+test)\b"),
-    ("ci-coverage", ("cov",), r"--cov\b|\bcoverage\s+(?:run|report|xml)\b|\bcodecov\b"),
-    ("ci-lint", ("ruff", "flake8", "pylint", "mypy", "black", "isort", "pre-commit"),
-     r"\b(?:ruff|flake8|pylint|mypy|black\s+--check|isort\s+--check|pre-commit\s+run"
-     r"|pre-commit/action)\b"),
-    ("ci-image", ("docker", "podman", "kaniko", "buildah"),
-     r"\b(?:docker|podman)\s+(?:build|buildx|push)\b|docker/build-push-action"
-     r"|\bkaniko\b|\bbuildah\s+(?:bud|build)\b"),
-    ("ci-deploy", ("kubectl", "helm", "terraform", "deploy", "seldon", "kserve"),
-     r"\bkubectl\s+(?:apply|rollout|set\s+image|create)\b|\bhelm\s+(?:upgrade|install)\b"
-     r"|\bterraform\s+apply\b|\bbundle\s+deploy\b"
-     r"|\bgcloud\s+(?:run|app|functions)\s+deploy\b|\baz\s[\w -]{0,60}?\bdeploy\b"
-     r"|\b(?:cdk|serverless|sam|fly|eb)\s+deploy\b|\bmlflow\s+deployments\s+create\b"
-     r"|\bseldon\b|\bkserve\b|azure/webapps-deploy|amazon-ecs-deploy"),
-]
-_YAML = [
+
+_METRIC_WORDS = re.compile(r"auc|accuracy|f1|score|loss|rmse|mae|mse|r2|precision|recall|"
+                           r"metric", re.I)
+
+
+def _is_gate(node: ast.If) -> bool:
+    """``if <metric> < <threshold or production model>: raise/exit`` (a gating script)."""
+    if not any(isinstance(n, ast.Compare) for n in ast.walk(node.test)):
+        return False
+    names = {n.id for n in ast.walk(node.test) if isinstance(n, ast.Name)} \
+        | {n.attr for n in ast.walk(node.test) if isinstance(n, ast.Attribute)} \
+        | {n.value for n in ast.walk(node.test)
+           if isinstance(n, ast.Constant) and isinstance(n.value, str)}
+    if not any(_GATE_WORDS.search(str(n)) for n in names) \
+            or not any(_METRIC_WORDS.search(str(n)) for n in names):
+        return False  # `if threshold < 0: raise ValueError` checks an argument, not a model
+    for stmt in node.body + node.orelse:
+        if isinstance(stmt, ast.Raise):
+            return True
+        if isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Call) \
+                and _dotted(stmt.value.func) in ("sys.exit", "exit", "SystemExit"):
+            return True
+    return False
+
+
+def notebook_code(text: str) -> list:
+    """``[(cell_number, source)]`` of a notebook's code cells (outputs never count).
+
+    Raises ValueError when the text is not a notebook (JSON with a ``cells`` list).
+    """
+    try:
+        data = json.loads(text)
+    except (json.JSONDecodeError, RecursionError) as exc:
+        raise ValueError(f"not a notebook ({exc.__class__.__name__})") from None
+    cells = data.get("cells") if isinstance(data, dict) else None
+    if not isinstance(cells, list):
+        raise ValueError("not a notebook (no 'cells' list)")
+    out = []
+    for i, cell in enumerate(cells, 1):
+        if not isinstance(cell, dict) or cell.get("cell_type") != "code":
+            continue
+        src = cell.get("source", "")
+        if isinstance(src, list):
+            src = "".join(s for s in src if isinstance(s, str))
+        if isinstance(src, str) and src.strip():
+            out.append((i, _strip_magics(src)))
+    return out
+
+
+# ------------------------------------------------------------------------------ CI commands
+
+_SEGMENT = re.compile(r"&&|\|\||[;|&]")
+_ASSIGN = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*=")
+_RUNNERS = frozenset({"uv", "poetry", "pipenv", "pdm", "hatch", "pixi", "rye", "conda", "mamba",
+                      "micromamba"})
+_LINTERS = frozenset({"ruff", "flake8", "pylint", "mypy", "black", "isort", "pre-commit",
+                      "pyright", "pydocstyle", "bandit"})
+_DEPLOYS = (  # (command, words that must follow somewhere) -> ci-deploy
+    ("kubectl", ("apply", "rollout", "set", "create", "replace")), ("helm", ("upgrade", "install")),
+    ("terraform", ("apply",)), ("tofu", ("apply",)), ("pulumi", ("up",)),
+    ("gcloud", ("deploy", "deploy-model")), ("az", ("deploy", "create")),
+    ("cdk", ("deploy",)), ("serverless", ("deploy",)), ("sls", ("deploy",)), ("sam", ("deploy",)),
+    ("fly", ("deploy",)), ("flyctl", ("deploy",)), ("eb", ("deploy",)), ("heroku", ("release",)),
+    ("mlflow", ("deployments",)), ("anyscale", ("rollout", "deploy")),
+    ("databricks", ("deploy",)), ("twine", ("upload",)), ("flit", ("publish",)),
+    ("aws", ("update-function-code", "update-service", "deploy", "create-endpoint",
+             "update-endpoint", "create-stack", "update-stack")),
+    ("bentoml", ("deploy",)), ("modal", ("deploy",)), ("copilot", ("deploy",)),
+    ("kustomize", ("apply",)), ("skaffold", ("run", "deploy")), ("argocd", ("sync",)),
+)
+_DEPLOY_MAP = dict(_DEPLOYS)
+#: GitHub Actions (``uses:``) and other CI building blocks -> signal.
+_ACTIONS = (
+    ("codecov/", "ci-coverage"), ("coverallsapp/", "ci-coverage"),
+    ("pre-commit/action", "ci-lint"), ("ruff-action", "ci-lint"), ("psf/black", "ci-lint"),
+    ("docker/build-push-action", "ci-image"), ("kaniko", "ci-image"),
+    ("pypa/gh-action-pypi-publish", "ci-deploy"), ("webapps-deploy", "ci-deploy"),
+    ("amazon-ecs-deploy", "ci-deploy"), ("deploy-cloudrun", "ci-deploy"),
+    ("k8s-deploy", "ci-deploy"), ("peaceiris/actions-gh-pages", None),
+)
+
+
+def _words(segment: str) -> list:
+    """The words of one shell command without env assignments, sudo and runner prefixes."""
+    words = segment.replace("'", " ").replace('"', " ").split()
+    while words and (_ASSIGN.match(words[0]) or words[0] in ("sudo", "time", "env", "exec",
+                                                             "-e", "then", "do", "{", "(")):
+        words = words[1:]
+    if len(words) > 1 and words[0] in _RUNNERS and words[1] in ("run", "exec"):
+        words = words[2:]
+        while words and words[0].startswith("-"):  # conda run -n env, uv run --frozen
+            words = words[2:] if words[0] in ("-n", "--name", "-p", "--prefix", "-e",
+                                              "--env", "--with") else words[1:]
+    if len(words) > 2 and re.fullmatch(r"python[\d.]*|py", words[0]) and words[1] == "-m":
+        words = words[2:]
+    return words
+
+
+def command_signals(line: str) -> list:
+    """``[(signal, detail)]`` for one shell line a CI job runs, plus hops ``("hop", kind, arg)``.
+
+    Only the command word counts: ``pip install pytest`` installs, it does not run the tests,
+    and a comment is no command.
+    """
+    line = line.strip()
+    if not line or line.startswith("#"):
+        return []
+    out = []
+    for segment in _SEGMENT.split(line.split(" #", 1)[0]):
+        words = _words(segment)
+        if not words:
+            continue
+        cmd = words[0].rsplit("/", 1)[-1].lower()
+        rest = [w.lower() for w in words[1:]]
+        detail = " ".join(words)[:80]
+        if cmd in ("pytest", "py.test", "tox", "nox", "unittest", "ward") \
+                or (cmd == "coverage" and rest[:1] == ["run"]) or (cmd == "npm" and "test" in rest):
+            out.append(("ci-tests", detail))
+        if any(w.startswith("--cov") for w in rest) or cmd in ("codecov", "coveralls") \
+                or (cmd == "coverage" and rest[:1] in (["run"], ["report"], ["xml"])):
+            out.append(("ci-coverage", detail))
+        if cmd in _LINTERS and not (cmd == "pre-commit" and rest[:1] == ["install"]):
+            out.append(("ci-lint", detail))
+        if (cmd in ("docker", "podman", "buildah") and set(rest[:2]) & {"build", "buildx", "push",
+                                                                        "bud"}) \
+                or (cmd == "gcloud" and "builds" in rest and "submit" in rest) \
+                or cmd in ("kaniko", "executor") or (cmd == "docker-compose" and "build" in rest):
+            out.append(("ci-image", detail))
+        need = _DEPLOY_MAP.get(cmd)
+        if need and set(rest) & set(need) or cmd in ("poetry", "uv", "hatch") \
+                and rest[:1] == ["publish"]:
+            out.append(("ci-deploy", detail))
+        if cmd == "dvc" and rest[:1] in (["repro"], ["exp"]) or re.fullmatch(
+                r"python[\d.]*", cmd) and rest and re.search(r"(?:^|/)train\w*\.py$", rest[0]):
+            out.append(("ci-train", detail))
+        # one hop into another command's definition
+        if cmd in ("make", "just", "invoke", "inv") and rest:
+            targets = [w for w in words[1:] if not w.startswith("-") and "=" not in w]
+            out += [("hop", cmd, t) for t in targets[:3]]
+        elif cmd in ("tox", "nox"):
+            out.append(("hop", cmd, ""))
+        elif cmd in ("bash", "sh", "zsh", "source", ".") and rest and rest[0].endswith(".sh"):
+            out.append(("hop", "script", words[1]))
+        elif cmd.endswith(".sh"):
+            out.append(("hop", "script", words[0]))
+        elif re.fullmatch(r"python[\d.]*", cmd) and rest and rest[0].endswith(".py") \
+                and not out:
+            out.append(("hop", "pyscript", words[1]))
+        raw = segment.split()
+        if len(raw) > 2 and raw[0] in ("pixi", "hatch", "pdm", "uv", "poetry") \
+                and raw[1] == "run" and not out:
+            out.append(("hop", "task", words[0]))
+    return out
+
+
+_SCRIPT_KEYS = frozenset({"run", "script", "scripts", "before_script", "after_script", "command",
+                          "commands", "args", "bash", "pwsh", "powershell", "inlinescript",
+                          "cmd", "sh"})
+_USES_KEYS = frozenset({"uses", "task", "image", "orb", "plugin", "name_of_action"})
+_WD_KEYS = ("working-directory", "workingdirectory", "working_directory", "dir", "workdir")
+
+
+def ci_commands(data, wd: str = "") -> list:
+    """``[("run", text, wd) | ("uses", text, wd)]`` from a parsed CI file of any common system.
+
+    Walks the YAML tree: strings under script-like keys (``run``, ``script``, ``command``,
+    ``args``, ...) are commands; ``uses``/``task``/``image`` values are building blocks; names,
+    descriptions and comments are never commands. ``working-directory`` applies to its step.
+    """
+    out = []
+    stack = [(data, wd, False)]
+    while stack:
+        node, wd, in_script = stack.pop()
+        if isinstance(node, dict):
+            here = wd
+            for key in _WD_KEYS:
+                val = node.get(key)
+                if isinstance(val, str):
+                    here = val
+            defaults = node.get("defaults")
+            if isinstance(defaults, dict) and isinstance(defaults.get("run"), dict):
+                val = defaults["run"].get("working-directory")
+                here = val if isinstance(val, str) else here
+            env = node.get("environment")
+            if isinstance(env, (str, dict)) and ("runs-on" in node or "script" in node
+                                                 or "stage" in node or "steps" in node):
+                out.append(("environment", str(env.get("name", "")) if isinstance(env, dict)
+                            else env, here))
+            args, command = node.get("args"), node.get("command")
+            if isinstance(args, list) and all(isinstance(a, (str, int, float)) for a in args) \
+                    or isinstance(command, list) and all(isinstance(a, str) for a in command):
+                # Cloud Build, Argo, Tekton, Kubernetes: entrypoint/command + args is one command
+                head = node.get("entrypoint") or (" ".join(command) if isinstance(command, list)
+                                                  else command)
+                if not head and isinstance(node.get("name"), str) and "/" in node["name"]:
+                    head = node["name"].rsplit("/", 1)[-1].split(":")[0]  # builder image
+                words = [str(head or "")] + [str(a) for a in (args if isinstance(args, list)
+                                                              else [])]
+                out.append(("run", " ".join(w for w in words if w), here))
+                node = {k: v for k, v in node.items() if k not in ("args", "command",
+                                                                   "entrypoint")}
+            for key, val in node.items():
+                k = str(key).lower()
+                if k in _USES_KEYS and isinstance(val, str):
+                    out.append(("uses", val, here))
+                elif k in _SCRIPT_KEYS:
+                    stack.append((val, here, True))
+                elif k not in ("name", "displayname", "description", "if", "on", "env",
+                               "variables", "with", "inputs", "defaults"):
+                    stack.append((val, here, False))
+        elif isinstance(node, list):
+            stack.extend((v, wd, in_script) for v in reversed(node))
+        elif isinstance(node, str) and in_script:
+            out.append(("run", node, wd))
+    return out
+
+
+def jenkins_commands(text: str) -> list:
+    """Shell commands of a Jenkinsfile (``sh '...'``, ``sh \"\"\"...\"\"\"``, ``bat``)."""
+    found = re.findall(r"""\b(?:sh|bat)\s*\(?\s*(?:'''(.*?)'''|\"\"\"(.*?)\"\"\"|'([^'\n]*)'|"([^"\n]*)")""",
+                       text, re.S)
+    return [("run", next(g for g in groups if g), "") for groups in found if any(groups)]
+
+
+def make_recipe(text: str, target: str) -> list:
+    """The recipe lines of ``target`` in a Makefile or justfile (comments dropped)."""
+    lines, inside = [], False
+    for raw in text.splitlines():
+        if not inside:
+            m = re.match(r"^([^:#=\s][^:#=]*):(?!=)", raw)  # "targets: prerequisites"
+            if m and target in m.group(1).split():
+                inside = True
+            continue
+        if raw.startswith(("\t", "    ")) or not raw.strip():
+            line = raw.strip().lstrip("@-").strip()
+            if line and not line.startswith("#"):
+                lines.append(line)
+            continue
+        break
+    return lines
+
+
+# ------------------------------------------------------------------------------ other files
+
+def _rules(triples: list) -> tuple:
+    return tuple((sig, tuple(kws), re.compile(rx, re.M)) for sig, kws, rx in triples)
+
+
+#: Text patterns for configuration files (searched with comments removed).
+YAML_K8S = _rules([
     ("kubernetes", ("kind:",),
      r"^kind:[ \t]*(?:Deployment|Service|StatefulSet|DaemonSet|Job|CronJob|Pod|Ingress"
      r"|HorizontalPodAutoscaler|InferenceService|SeldonDeployment|Rollout)\b"),
-    ("canary-release", ("canary", "Canary", "shadow", "mirror", "kind:"),
+    ("canary-release", ("canary", "Canary", "shadow", "mirror", "kind:", "traffic"),
      r"^[ \t]*canaryTrafficPercent[ \t]*:|^kind:[ \t]*(?:Rollout|Canary)\b"
-     r"|^[ \t]*-?[ \t]*(?:canary|shadow|mirror)[ \t]*:"),
+     r"|^[ \t]*-?[ \t]*(?:canary|shadow|mirror)[ \t]*:|^[ \t]*-?[ \t]*traffic_?[sS]plit[ \t]*:"),
     ("alert-rules", ("alert",), r"^[ \t]*-?[ \t]*alert[ \t]*:[ \t]*\S"),
-]
-_DOCKER = [("health-check", ("HEALTHCHECK", "healthcheck"), r"(?i:^[ \t]*HEALTHCHECK\b)")]
-_MAKE = [("train-command", ("train", "dvc"), r"^(?:re)?train[\w-]*[ \t]*:|\bdvc\s+repro\b")]
-_PYPROJECT = [
+    ("drift-monitor", ("AWS::SageMaker::",),
+     r"^[ \t]*Type:[ \t]*[\"']?AWS::SageMaker::(?:MonitoringSchedule|DataQualityJobDefinition"
+     r"|ModelQualityJobDefinition)\b"),
+    ("pipeline", ("kind:", "pipelineSpec", "apiVersion"),
+     r"^kind:[ \t]*(?:Workflow|CronWorkflow|WorkflowTemplate|Pipeline|PipelineRun|Task)\b"
+     r"|^[ \t]*pipelineSpec[ \t]*:"),
+])
+DOCKER = _rules([("health-check", ("HEALTHCHECK", "healthcheck"), r"(?i:^[ \t]*HEALTHCHECK\b)")])
+MAKE = _rules([("train-command", ("train", "dvc"),
+                r"^(?:re)?train[\w-]*[ \t]*:|^[ \t]+.*\bdvc\s+repro\b")])
+PYPROJECT = _rules([
     ("pytest-config", ("[tool.pytest",), r"^\[tool\.pytest\.ini_options\]"),
     ("coverage-config", ("coverage", "--cov"), r"^\[tool\.coverage\b|--cov\b"),
     ("linter-config", ("[tool.",), r"^\[tool\.(?:ruff|black|isort|mypy|pylint|flake8)\b"),
     ("dependencies-listed", ("dependencies",),
-     r"^dependencies[ \t]*=|^\[tool\.poetry\.dependencies\]"),
-]
-_SETUPCFG = [
+     r"^dependencies[ \t]*=|^\[tool\.poetry\.dependencies\]|^\[dependencies\]"),
+])
+SETUPCFG = _rules([
     ("pytest-config", ("[tool:pytest]",), r"^\[tool:pytest\]"),
     ("coverage-config", ("coverage", "--cov"), r"^\[coverage:|--cov\b"),
     ("linter-config", ("flake8", "mypy", "isort", "pylint"), r"^\[(?:flake8|mypy|isort|pylint)"),
     ("dependencies-listed", ("install_requires",), r"^install_requires\b"),
-]
-_TOX = [("pytest-config", ("[pytest]",), r"^\[pytest\]"),
-        ("linter-config", ("[flake8]",), r"^\[flake8\]"),
-        ("coverage-config", ("--cov",), r"--cov\b")]
-_GITATTRIBUTES = [("git-lfs", ("lfs",), r"\bfilter=lfs\b")]
-_GITCONFIG = [("git-remote", ("[remote",), r'^\s*\[remote\s+"[^"]*"\]')]
-_DVCCONFIG = [("dvc-remote", ("remote",), r"""^\s*\[\s*['"]?remote\s[^\]\n]*\]""")]
-
-
-@dataclass(frozen=True)
-class _Patterns:
-    rules: tuple  # (signal, frozenset of keywords, compiled regex)
-    keywords: tuple  # every keyword once, each tested once per file
-
-    @classmethod
-    def build(cls, triples: list) -> "_Patterns":
-        rules = tuple((sig, frozenset(kws), re.compile(rx, re.M)) for sig, kws, rx in triples)
-        keywords = tuple(sorted({k for _, kws, _ in triples for k in kws}))
-        return cls(rules, keywords)
-
-    @property
-    def signals(self) -> set:
-        return {sig for sig, _, _ in self.rules}
-
-
-def _quoted(triples: list, quote: str) -> list:
-    return [(sig, kws, rx.replace("{Q}", quote)) for sig, kws, rx in triples]
-
-
-NOTEBOOK = _Patterns.build(_quoted(_PY, '"?'))
-PY, TEST, CI, YAML_K8S, DOCKER, MAKE, PYPROJECT, SETUPCFG, TOX, GITATTRIBUTES, GITCONFIG, \
-    DVCCONFIG = (_Patterns.build(_quoted(p, "")) for p in (
-        _PY, _TEST, _CI, _YAML, _DOCKER, _MAKE, _PYPROJECT, _SETUPCFG, _TOX, _GITATTRIBUTES,
-        _GITCONFIG, _DVCCONFIG))
+])
+TOX = _rules([("pytest-config", ("[pytest]",), r"^\[pytest\]"),
+              ("linter-config", ("[flake8]",), r"^\[flake8\]"),
+              ("coverage-config", ("--cov",), r"--cov\b")])
+GITATTRIBUTES = _rules([("git-lfs", ("lfs",), r"\bfilter=lfs\b")])
+GITCONFIG = _rules([("git-remote", ("[remote",), r'^\s*\[remote\s+"[^"]*"\]')])
+DVCCONFIG = _rules([("dvc-remote", ("remote",), r"""^\s*\[\s*['"]?remote\s[^\]\n]*\]""")])
+GITIGNORE = _rules([("data-ignored", ("data", ".csv", ".parquet", ".pkl", ".h5", "models"),
+                     r"^/?(?:data|datasets?|models?)/?\*?$|^\*\.(?:csv|parquet|pkl|h5|feather)$")])
+_PATTERNS_BY_NAME = {"pyproject.toml": PYPROJECT, "setup.cfg": SETUPCFG, "tox.ini": TOX,
+                     ".gitattributes": GITATTRIBUTES, ".gitignore": GITIGNORE,
+                     "pixi.toml": PYPROJECT}
 _PIN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*(?:\[[^\]]*\])?\s*===?\s*[A-Za-z0-9][\w.+!-]*"
                   r"\s*(?:;.*)?$")
 
-_CONDA = [("conda-environment", "conda environment"),
-          ("dependencies-listed", "conda environment")]
+_CONDA = [("conda-environment", "conda environment"), ("dependencies-listed", "conda environment")]
 #: Files recognised by their exact (lower-case) name alone: name -> [(signal, detail)].
 _BY_NAME = {
-    "poetry.lock": [("lockfile", "Poetry lock file")],
-    "uv.lock": [("lockfile", "uv lock file")],
-    "pipfile.lock": [("lockfile", "Pipenv lock file")],
-    "pdm.lock": [("lockfile", "PDM lock file")],
+    "poetry.lock": [("lockfile", "Poetry lock file")], "uv.lock": [("lockfile", "uv lock file")],
+    "pipfile.lock": [("lockfile", "Pipenv lock file")], "pdm.lock": [("lockfile", "PDM lock file")],
     "pixi.lock": [("lockfile", "pixi lock file")],
     "conda-lock.yml": [("lockfile", "conda-lock file")],
+    "conda-lock.yaml": [("lockfile", "conda-lock file")],
     "pipfile": [("dependencies-listed", "Pipfile")],
-    "setup.py": [("dependencies-listed", "setup.py (read as text, never run)")],
+    "setup.py": [("dependencies-listed", "setup.py (parsed, never run)")],
     "environment.yml": _CONDA, "environment.yaml": _CONDA, "conda.yaml": _CONDA,
-    "dvc.yaml": [("dvc-pipeline", "DVC pipeline stages")],
+    "conda.yml": _CONDA,
+    "devcontainer.json": [("dockerfile", "dev container definition")],
+    "cluster_env.yaml": [("dockerfile", "cluster environment definition")],
+    "cluster_env.yml": [("dockerfile", "cluster environment definition")],
+    "runtime_env.yaml": [("dockerfile", "cluster runtime environment definition")],
     "dvc.lock": [("dvc-lock", "DVC lock file"), ("dvc-data", "outputs hashed in dvc.lock")],
     "params.yaml": [("run-params", "parameters file")],
     "metrics.json": [("run-metrics", "metrics file")],
-    "mlproject": [("train-command", "MLflow project entry points")],
+    "mlproject": [("train-command", "MLflow project entry points"),
+                  ("dependencies-listed", "MLflow project")],
     "mlmodel": [("model-packaging", "MLflow model")],
     "bentofile.yaml": [("model-packaging", "BentoML build file"),
                        ("serving-app", "BentoML build file")],
     "feature_store.yaml": [("feature-store", "Feast feature store")],
     "chart.yaml": [("kubernetes", "Helm chart")],
-    "pulumi.yaml": [("iac", "Pulumi project")],
-    "cdk.json": [("iac", "AWS CDK app")],
+    "pulumi.yaml": [("iac", "Pulumi project")], "cdk.json": [("iac", "AWS CDK app")],
     "alertmanager.yml": [("alert-rules", "Alertmanager configuration")],
     "train.py": [("train-command", "training script")],
     "train_model.py": [("train-command", "training script")],
     "locustfile.py": [("load-tests", "Locust load test")],
-    "conftest.py": [("pytest-config", "pytest conftest (read as text, never run)")],
+    "conftest.py": [("pytest-config", "pytest conftest (parsed, never run)")],
     "pytest.ini": [("pytest-config", "pytest.ini")],
     ".coveragerc": [("coverage-config", ".coveragerc")],
     "codecov.yml": [("coverage-config", "Codecov configuration")],
     ".codecov.yml": [("coverage-config", "Codecov configuration")],
-    "coverage.xml": [("coverage-config", "coverage report")],
     "ruff.toml": [("linter-config", "ruff")], ".ruff.toml": [("linter-config", "ruff")],
     ".flake8": [("linter-config", "flake8")], ".pylintrc": [("linter-config", "pylint")],
     "pylintrc": [("linter-config", "pylint")], "mypy.ini": [("linter-config", "mypy")],
@@ -247,11 +642,16 @@ _BY_NAME = {
     ".readthedocs.yaml": [("docs", "Read the Docs configuration")],
     ".readthedocs.yml": [("docs", "Read the Docs configuration")],
     "_toc.yml": [("docs", "Jupyter Book table of contents")],
+    "schema.pbtxt": [("data-schema", "TFX/TFDV schema")],
     "dockerfile": [("dockerfile", None)], "containerfile": [("dockerfile", None)],
 }
-_CI_NAMES = {".gitlab-ci.yml": "GitLab CI", "azure-pipelines.yml": "Azure Pipelines",
+#: CI files by name (anywhere) -> system; GitHub Actions and GitLab CI only run at the root.
+_CI_NAMES = {"azure-pipelines.yml": "Azure Pipelines", "azure-pipelines.yaml": "Azure Pipelines",
              "bitbucket-pipelines.yml": "Bitbucket Pipelines", ".travis.yml": "Travis CI",
-             "jenkinsfile": "Jenkins"}
+             "cloudbuild.yaml": "Google Cloud Build", "cloudbuild.yml": "Google Cloud Build",
+             "buildspec.yml": "AWS CodeBuild", "buildspec.yaml": "AWS CodeBuild",
+             ".drone.yml": "Drone CI", "jenkinsfile": "Jenkins"}
+_ROOT_CI = {".gitlab-ci.yml": "GitLab CI", ".gitlab-ci.yaml": "GitLab CI"}
 #: Lower-case name prefixes of documentation files that are signals wherever they are.
 _DOC_PREFIXES = {
     "model_card": "model-card", "model-card": "model-card", "modelcard": "model-card",
@@ -263,38 +663,73 @@ _DOC_PREFIX_TUPLE = tuple(_DOC_PREFIXES)
 _CHANGELOG_NAMES = frozenset({"changelog", "changes", "history", "release_notes", "release-notes",
                               "releasenotes", "news"})
 _TEXT_EXTS = ("", "md", "rst", "txt", "markdown", "adoc")
+#: Python file stems (prefixes) that show a step of the ML workflow by name.
+_STEM_SIGNALS = (
+    (("prepare", "preprocess", "process_data", "make_dataset", "etl", "featuriz", "build_features",
+      "data_prep", "clean_data", "ingest"), "data-prep"),
+    (("evaluate", "evaluation", "eval_"), "evaluation"),
+    (("deploy",), "deploy-script"),
+)
 
-# Configuration files whose text is searched with their own patterns, by exact name.
-_PATTERNS_BY_NAME = {
-    "pyproject.toml": PYPROJECT,
-    "setup.cfg": SETUPCFG,
-    "tox.ini": TOX,
-    ".gitattributes": GITATTRIBUTES,
-}
+
+def _strip_comments(text: str) -> str:
+    """Text without ``#`` comment lines (YAML, TOML, INI, Makefiles, Dockerfiles)."""
+    if "#" not in text:
+        return text
+    return "\n".join("" if line.lstrip().startswith("#") else line for line in text.split("\n"))
 
 
 # ------------------------------------------------------------------------------ the result
 
+def _rank(ev: dict) -> tuple:
+    """Most relevant first: shallow paths before deep ones, then by name and line."""
+    path = ev.get("path", "")
+    return (path.count("/"), path, ev.get("line") or 0)
+
+
 @dataclass
 class ScanResult:
-    """What :func:`scan` found. ``hits[signal] = {"count": n, "evidence": [...]}``."""
+    """What :func:`scan` found.
+
+    ``hits[signal][project] = {"count": n, "evidence": [...]}``; ``project`` is the folder of a
+    project root relative to the scanned folder, or ``""`` for the repository-wide layer.
+    """
 
     root: str
     hits: dict = field(default_factory=dict)
     problems: list = field(default_factory=list)
     stats: dict = field(default_factory=dict)
+    projects: list = field(default_factory=list)
+    excluded: list = field(default_factory=list)  #: submodules and nested repositories skipped
+    library: str | None = None  #: the package the root folder publishes, if it is one
 
-    def found(self, signal: str) -> bool:
-        """True when the signal was seen at least once."""
-        return signal in self.hits
+    def trains_models(self) -> bool:
+        """Is there any sign that a model is trained, tracked, packaged or served here?"""
+        return any(s in self.hits for s in TRAINING_SIGNALS)
 
-    def evidence(self, signal: str) -> list:
-        """The places recorded for a signal (at most :data:`MAX_EVIDENCE`)."""
-        return list(self.hits.get(signal, {}).get("evidence", []))
+    def found(self, signal: str, project: str | None = None) -> bool:
+        """Seen anywhere (``project=None``), or in ``project`` or the repository-wide layer."""
+        per = self.hits.get(signal)
+        if not per:
+            return False
+        return project is None or project in per or SHARED in per
+
+    def evidence(self, signal: str, project: str | None = None) -> list:
+        """The most relevant places of a signal (at most :data:`MAX_EVIDENCE`)."""
+        per = self.hits.get(signal, {})
+        keys = list(per) if project is None else [k for k in (project, SHARED) if k in per]
+        items = [dict(ev) for k in dict.fromkeys(keys) for ev in per[k]["evidence"]]
+        return sorted(items, key=_rank)[:MAX_EVIDENCE]
 
     def count(self, signal: str) -> int:
         """How many times the signal was seen (files, or tags for ``git-tag``)."""
-        return self.hits.get(signal, {}).get("count", 0)
+        return sum(v["count"] for v in self.hits.get(signal, {}).values())
+
+
+#: Signals that show models are trained or used here (a library without them has no model).
+TRAINING_SIGNALS = ("experiment-tracking", "train-command", "dvc-pipeline", "pipeline",
+                    "model-registry", "model-packaging", "run-metrics", "run-params",
+                    "serving-app", "ci-train")
 
 
 def _safe_name(text: str) -> str:
@@ -304,6 +739,53 @@ def _safe_name(text: str) -> str:
 
 def _inside(path: str, root: str) -> bool:
     return path == root or path.startswith(root.rstrip(os.sep) + os.sep)
+
+
+def _is_dir(path: str) -> bool:
+    """A real folder (not a link to one)."""
+    try:
+        return stat.S_ISDIR(os.lstat(path).st_mode)
+    except OSError:
+        return False
+
+
+def _is_file(path: str) -> bool:
+    try:
+        return stat.S_ISREG(os.lstat(path).st_mode)
+    except OSError:
+        return False
+
+
+def _exists(path: str) -> bool:
+    try:
+        os.lstat(path)
+        return True
+    except OSError:
+        return False
+
+
+try:
+    _YamlLoader = yaml.CSafeLoader
+except AttributeError:  # pragma: no cover - PyYAML without libyaml
+    _YamlLoader = yaml.SafeLoader
+
+
+def _load_yaml(text: str):
+    try:
+        return yaml.load(text, Loader=_YamlLoader)
+    except (yaml.YAMLError, RecursionError, ValueError):
+        return None
+
+
+class _Own:
+    """``name in own``: is ``name`` a package of the project itself (a folder at its root)?"""
+
+    def __init__(self, scanner, project: str, relpath: str):
+        self.scanner, self.project, self.parts = scanner, project, set(relpath.split("/")[:-1])
+
+    def __contains__(self, name: str) -> bool:
+        return name in self.parts or self.scanner.own_package(self.project, name) \
+            or (self.project != SHARED and self.scanner.own_package(SHARED, name))
 
 
 class _Scanner:
@@ -317,24 +799,32 @@ class _Scanner:
         self.result = ScanResult(root=root)
         self.stats = {"files": 0, "folders": 0, "files_read": 0, "bytes_read": 0,
                       "truncated": 0, "skipped_folders": 0, "links_not_followed": 0,
-                      "special_files": 0, "problems_not_listed": 0}
+                      "special_files": 0, "problems_not_listed": 0, "submodules": 0}
         self.result.stats = self.stats
+        self._own: dict = {}
+        self._project_of: dict = {}
 
     # ---------------------------------------------------------------- recording
 
     def hit(self, signal: str, path: str, line: int | None = None, detail: str | None = None,
-            count: int = 1) -> None:
-        entry = self.result.hits.get(signal)
+            count: int = 1, project: str = SHARED) -> None:
+        per = self.result.hits.setdefault(signal, {})
+        entry = per.get(project)
         if entry is None:
-            entry = self.result.hits[signal] = {"count": 0, "evidence": []}
+            entry = per[project] = {"count": 0, "evidence": []}
         entry["count"] += count
-        if len(entry["evidence"]) < MAX_EVIDENCE:
-            ev = {"signal": signal, "path": path}
-            if line is not None:
-                ev["line"] = line
-            if detail:
-                ev["detail"] = detail
-            entry["evidence"].append(ev)
+        ev = {"signal": signal, "path": path}
+        if line is not None:
+            ev["line"] = line
+        if detail:
+            ev["detail"] = detail
+        kept = entry["evidence"]
+        if len(kept) < MAX_EVIDENCE:
+            kept.append(ev)
+            kept.sort(key=_rank)
+        elif _rank(ev) < _rank(kept[-1]):  # keep the most relevant places, not the first seen
+            kept[-1] = ev
+            kept.sort(key=_rank)
 
     def problem(self, path: str, text: str) -> None:
         if len(self.result.problems) < MAX_PROBLEMS:
@@ -342,10 +832,34 @@ class _Scanner:
         else:
             self.stats["problems_not_listed"] += 1
 
+    def own_package(self, project: str, name: str) -> bool:
+        key = (project, name)
+        if key not in self._own:
+            base = os.path.join(self.root, project) if project else self.root
+            self._own[key] = _is_dir(os.path.join(base, name)) \
+                or _is_dir(os.path.join(base, "src", name)) or _is_file(
+                    os.path.join(base, name + ".py"))
+        return self._own[key]
+
+    def project_of(self, reldir: str) -> str:
+        """The nearest project root at or above ``reldir`` (``""``: the shared layer)."""
+        reldir = os.path.normpath(reldir).replace(os.sep, "/").strip("/")
+        if reldir in (".", "") or reldir.startswith(".."):
+            return SHARED
+        if reldir not in self._project_of:
+            self._project_of[reldir] = reldir if self._is_project(
+                os.path.join(self.root, reldir)) else self.project_of(os.path.dirname(reldir))
+        return self._project_of[reldir]
+
+    @staticmethod
+    def _is_project(absdir: str) -> bool:
+        return any(_is_file(os.path.join(absdir, m)) for m in PROJECT_MARKERS)
+
     # ---------------------------------------------------------------- reading
 
-    def read(self, abspath: str, relpath: str) -> str | None:
-        """At most ``read_limit`` bytes of a regular file as text; None (and a problem) if not."""
+    def read(self, abspath: str, relpath: str, limit: int | None = None) -> str | None:
+        """At most ``limit`` bytes of a regular file as text; None (and a problem) if not."""
+        limit = self.read_limit if limit is None else limit
         try:
             fd = os.open(abspath, _O_READ)
         except OSError as exc:
@@ -356,7 +870,7 @@ class _Scanner:
             if not stat.S_ISREG(info.st_mode):
                 return None
             chunks, size = [], 0
-            want = min(info.st_size, self.read_limit)  # no extra read to find the end
+            want = min(info.st_size, limit)  # no extra read to find the end
             while size < want:
                 chunk = os.read(fd, want - size)
                 if not chunk:
@@ -374,79 +888,103 @@ class _Scanner:
             self.stats["truncated"] += 1
         return b"".join(chunks).decode("utf-8", errors="replace")
 
-    def search(self, abspath: str, relpath: str, patterns: _Patterns) -> str | None:
-        """Read a file and record the first match of each signal in ``patterns``."""
-        text = self.read(abspath, relpath)
+    def read_rel(self, relpath: str) -> str | None:
+        """A file named by the repository (a CI hop); never outside the root, never a link."""
+        rel = os.path.normpath(relpath.replace("\\", "/")).replace(os.sep, "/")
+        if rel.startswith(("../", "/")) or rel == ".." or "\x00" in rel:
+            return None
+        abspath = os.path.join(self.root, rel)
+        if not _is_file(abspath) or not _inside(os.path.realpath(abspath), self.root_real):
+            return None
+        return self.read(abspath, rel)
+
+    def search(self, abspath: str, relpath: str, rules: tuple, project: str,
+               text: str | None = None) -> str | None:
+        """Record the first match of each rule in the file's text without comment lines."""
+        text = self.read(abspath, relpath) if text is None else text
         if text is None:
             return None
-        present = {k for k in patterns.keywords if k in text}
-        if not present:
-            return text
-        for signal, keywords, regex in patterns.rules:
-            if keywords.isdisjoint(present):
+        body = None
+        for signal, keywords, regex in rules:
+            if not any(k in text for k in keywords):
                 continue
-            m = regex.search(text)
+            body = _strip_comments(text) if body is None else body
+            m = regex.search(body)
             if m is not None:
-                line = text.count("\n", 0, m.start()) + 1
+                line = body.count("\n", 0, m.start()) + 1
                 detail = " ".join(m.group(0).split())[:80].strip('"')
-                self.hit(signal, relpath, line, detail)
+                self.hit(signal, relpath, line, detail, project=project)
         return text
 
     # ---------------------------------------------------------------- the walk
 
     def run(self) -> ScanResult:
         start = time.perf_counter()
-        stack = [("", self.root)]
+        root_project = SHARED
+        self.result.projects.append(root_project)
+        stack = [("", self.root, root_project)]
         while stack:
-            reldir, absdir = stack.pop()
+            reldir, absdir, project = stack.pop()
+            if reldir:
+                if any(_exists(os.path.join(absdir, m)) for m in VENV_MARKERS):
+                    self.stats["skipped_folders"] += 1
+                    continue
+                if _exists(os.path.join(absdir, ".git")):
+                    self.stats["submodules"] += 1  # its CI never runs for this repository
+                    if len(self.result.excluded) < 20:
+                        self.result.excluded.append(reldir)
+                    continue
+                if self._is_project(absdir):
+                    project = reldir
+                    self._project_of[reldir] = reldir
+                    if len(self.result.projects) < 10_000:
+                        self.result.projects.append(reldir)
+            self.stats["folders"] += 1
             try:
-                with os.scandir(absdir) as it:
-                    entries = sorted(it, key=lambda e: e.name)
+                it = os.scandir(absdir)
             except OSError as exc:
                 self.problem(reldir or ".", f"cannot list folder: {exc.strerror or exc}")
                 continue
-            if reldir and any(e.name in VENV_MARKERS for e in entries):
-                self.stats["skipped_folders"] += 1
-                continue
-            self.stats["folders"] += 1
-            subdirs = []
-            for e in entries:
-                name = e.name
-                if not name.isascii():
-                    try:
-                        name.encode("utf-8")
-                    except UnicodeEncodeError:
-                        where = _safe_name(f"{reldir}/{name}" if reldir else name)
-                        self.problem(where, "name is not valid UTF-8; skipped")
-                        continue
-                relpath = f"{reldir}/{name}" if reldir else name
-                try:
-                    if e.is_symlink():
-                        self._link(e, name, reldir, relpath)
-                    elif e.is_dir(follow_symlinks=False):
-                        if self._enter(e, name, reldir, relpath):
-                            subdirs.append((relpath, e.path))
-                    elif e.is_file(follow_symlinks=False):
-                        self._count_file()
-                        self._file(name, reldir, relpath, e.path)
-                    else:
-                        self.stats["special_files"] += 1  # FIFO, socket, device: never opened
-                except OSError as exc:
-                    self.problem(relpath, f"cannot inspect: {exc.strerror or exc}")
-            stack.extend(reversed(subdirs))
+            with it:  # one entry at a time: a folder's listing is never held
+                for e in it:
+                    self._entry(e, reldir, project, stack)
         self.stats["seconds"] = round(time.perf_counter() - start, 3)
         if self.progress is not None:
             self.progress(self.stats["files"])
         return self.result
+
+    def _entry(self, e, reldir: str, project: str, stack: list) -> None:
+        name = e.name
+        if not name.isascii():
+            try:
+                name.encode("utf-8")
+            except UnicodeEncodeError:
+                where = _safe_name(f"{reldir}/{name}" if reldir else name)
+                self.problem(where, "name is not valid UTF-8; skipped")
+                return
+        relpath = f"{reldir}/{name}" if reldir else name
+        try:
+            if e.is_symlink():
+                self._link(e, name, reldir, relpath, project)
+            elif e.is_dir(follow_symlinks=False):
+                if self._enter(e, name, reldir, relpath, project):
+                    stack.append((relpath, e.path, project))
+            elif e.is_file(follow_symlinks=False):
+                self._count_file()
+                self._file(name, reldir, relpath, e.path, project)
+            else:
+                self.stats["special_files"] += 1  # FIFO, socket, device: never opened
+        except OSError as exc:
+            self.problem(relpath, f"cannot inspect: {exc.strerror or exc}")
 
     def _count_file(self) -> None:
         n = self.stats["files"] = self.stats["files"] + 1
         if self.progress is not None and n % self.every == 0:
             self.progress(n)
 
-    def _link(self, e, name: str, reldir: str, relpath: str) -> None:
+    def _link(self, e, name: str, reldir: str, relpath: str, project: str) -> None:
         target = os.path.realpath(e.path)
-        if not _inside(target, self.root_real):
+        if not _inside(target, self.root_real) or name.lower() == ".git":
             self.stats["links_not_followed"] += 1  # points out of the folder: never read
             return
         try:
@@ -456,137 +994,323 @@ class _Scanner:
             return
         if stat.S_ISREG(info.st_mode):
             self._count_file()
-            self._file(name, reldir, relpath, target)
+            self._file(name, reldir, relpath, target, project)
         else:
             self.stats["links_not_followed"] += 1  # links to folders are never followed
 
-    def _enter(self, e, name: str, reldir: str, relpath: str) -> bool:
+    def _enter(self, e, name: str, reldir: str, relpath: str, project: str) -> bool:
         """Handle a folder by name; return True when the walk should go into it."""
         lname = name.lower()
         if lname == ".git":
             if not reldir:
-                self._git(e.path)
+                self._git(e.path, is_file=False)
             return False
         if lname == ".dvc":
-            self._dvc(e.path, relpath)
+            self._dvc(e.path, relpath, project)
             return False
         if lname == "mlruns":
-            self.hit("experiment-tracking", relpath, detail="local MLflow runs folder")
+            self.hit("experiment-tracking", relpath, detail="local MLflow runs folder",
+                     project=project)
             return False
         if lname in SKIP_DIRS or lname.endswith(".egg-info"):
             self.stats["skipped_folders"] += 1
             return False
-        if not reldir and lname in ("docs", "doc"):
-            self.hit("docs", relpath, detail="documentation folder")
-        elif lname in ("integration", "e2e", "end_to_end") and "test" in reldir.lower():
-            self.hit("integration-tests", relpath, detail="integration test folder")
+        if lname in ("docs", "doc") and reldir == project:
+            self.hit("docs", relpath, detail="documentation folder", project=project)
+        elif ("integration" in lname or lname in ("e2e", "end_to_end")) \
+                and ("test" in reldir.lower() or "test" in lname):
+            self.hit("integration-tests", relpath, detail="integration test folder",
+                     project=project)
         return True
 
-    def _file(self, name: str, reldir: str, relpath: str, abspath: str) -> None:
+    def _file(self, name: str, reldir: str, relpath: str, abspath: str, project: str) -> None:
         lname = name.lower()
         dot = lname.rfind(".")
         ext = lname[dot + 1:] if dot > 0 else ""
+        stem = lname[:dot] if dot > 0 else lname
+        if lname == ".git":
+            if not reldir:
+                self._git(abspath, is_file=True)
+            return
         if ext == "py":
-            if lname.startswith("test_") or lname.endswith("_test.py"):
-                self.hit("tests", relpath)
-                if "integration" in lname or "e2e" in lname or "end_to_end" in lname:
-                    self.hit("integration-tests", relpath, detail="integration test file")
-                self.search(abspath, relpath, TEST)
-                return
-            for signal, detail in _BY_NAME.get(lname, ()):
-                self.hit(signal, relpath, detail=detail)
-            self.search(abspath, relpath, PY)
+            self._python(lname, stem, reldir, relpath, abspath, project)
             return
         if ext == "ipynb":
-            self.search(abspath, relpath, NOTEBOOK)
+            self._notebook(relpath, abspath, project)
+            return
+        if not reldir and lname in _ROOT_CI:
+            self._ci(relpath, abspath, _ROOT_CI[lname], project)
+            return
+        if lname in _CI_NAMES:
+            self._ci(relpath, abspath, _CI_NAMES[lname], project)
+            return
+        if lname == "dvc.yaml":
+            self._dvc_yaml(relpath, abspath, project)
             return
         by_name = _BY_NAME.get(lname)
         if by_name:
             for signal, detail in by_name:
-                if signal == "dockerfile":
-                    self._dockerfile(abspath, relpath)
+                if signal == "dockerfile" and lname != "devcontainer.json":
+                    self._dockerfile(abspath, relpath, project)
                 else:
-                    self.hit(signal, relpath, detail=detail)
+                    self.hit(signal, relpath, detail=detail, project=project)
             return
         if ext in ("yml", "yaml"):
-            self._yaml(lname, reldir, relpath, abspath)
-            return
-        if lname in _CI_NAMES:
-            self.hit("ci", relpath, detail=_CI_NAMES[lname])
-            self.search(abspath, relpath, CI)
+            self._yaml(lname, reldir, relpath, abspath, project)
             return
         if ext == "dvc":
-            self.hit("dvc-data", relpath, detail="data tracked by DVC")
+            self.hit("dvc-data", relpath, detail="data tracked by DVC", project=project)
             return
         if ext == "tf":
-            self.hit("iac", relpath, detail="Terraform")
+            self.hit("iac", relpath, detail="Terraform", project=project)
             return
         if ext == "dockerfile" or lname.startswith(("dockerfile.", "containerfile.")):
-            self._dockerfile(abspath, relpath)
+            self._dockerfile(abspath, relpath, project)
             return
         if lname in ("makefile", "gnumakefile", "justfile"):
-            self.search(abspath, relpath, MAKE)
+            self.search(abspath, relpath, MAKE, project)
             return
         if ext == "txt" and (lname.startswith("requirements")
                              or reldir.lower().rsplit("/", 1)[-1] == "requirements"):
-            self._requirements(abspath, relpath)
+            self._requirements(abspath, relpath, project)
             return
-        patterns = _PATTERNS_BY_NAME.get(lname)
-        if patterns is not None:
-            self.search(abspath, relpath, patterns)
+        rules = _PATTERNS_BY_NAME.get(lname)
+        if rules is not None:
+            text = self.search(abspath, relpath, rules, project)
+            if text and not reldir and lname in ("pyproject.toml", "setup.cfg"):
+                self._library(text)
             return
         if lname == "codeowners":
             if reldir.lower() in ("", ".github", "docs", ".gitlab"):
-                self.hit("codeowners", relpath)
+                self.hit("codeowners", relpath, project=project)
             return
         parent = reldir.lower()
         if parent.endswith(("pull_request_template", ".gitlab/merge_request_templates")):
-            self.hit("pr-template", relpath)
+            self.hit("pr-template", relpath, project=project)
             return
         if parent.endswith(("issue_template", ".gitlab/issue_templates")):
-            self.hit("issue-template", relpath)
+            self.hit("issue-template", relpath, project=project)
             return
         if lname.startswith(_DOC_PREFIX_TUPLE):
             for prefix, signal in _DOC_PREFIXES.items():
                 if lname.startswith(prefix):
-                    self.hit(signal, relpath)
+                    self.hit(signal, relpath, project=project)
                     break
             return
-        stem = lname[:dot] if dot > 0 else lname
-        if stem == "readme" and not reldir:
-            self.hit("readme", relpath)
+        if stem == "readme" and reldir == project:
+            text = self.read(abspath, relpath) or ""
+            body = [ln for ln in text.split("\n") if ln.strip()
+                    and not ln.lstrip().startswith(("#", "[![", "![", "===", "---", "<"))]
+            if body:  # a title alone does not explain how to run anything
+                self.hit("readme", relpath, detail=f"{len(body)} line(s) of text",
+                         project=project)
             return
         if stem in _CHANGELOG_NAMES and ext in _TEXT_EXTS and parent in ("", "docs"):
-            self.hit("changelog", relpath)
+            self.hit("changelog", relpath, project=project)
 
-    def _yaml(self, lname: str, reldir: str, relpath: str, abspath: str) -> None:
-        parent = reldir.lower()
-        if parent.endswith(".github/workflows") or parent == ".circleci" or lname in _CI_NAMES:
-            self.hit("ci", relpath, detail=_CI_NAMES.get(lname, "GitHub Actions"
-                     if parent.endswith("workflows") else "CircleCI"))
-            self.search(abspath, relpath, CI)
-        elif lname in ("dependabot.yml", "dependabot.yaml"):
-            self.hit("dependency-updates", relpath, detail="Dependabot")
-        elif lname.startswith(("docker-compose", "compose.")):
-            self.hit("compose", relpath)
-        elif lname.endswith(".conda-lock.yml"):
-            self.hit("lockfile", relpath, detail="conda-lock file")
-        elif lname.startswith(("openapi.", "swagger.")):
-            self.hit("api-schema", relpath)
-        elif parent.endswith(("issue_template", ".gitlab/issue_templates")):
-            self.hit("issue-template", relpath)
+    def _python(self, lname, stem, reldir, relpath, abspath, project) -> None:
+        test = lname.startswith("test_") or stem.endswith(("_test", "_tests")) \
+            or (lname.startswith("test") and "test" in reldir.lower())
+        if test:
+            self.hit("tests", relpath, project=project)
+            if "integration" in lname or "e2e" in lname or "end_to_end" in lname:
+                self.hit("integration-tests", relpath, detail="integration test file",
+                         project=project)
         else:
-            self.search(abspath, relpath, YAML_K8S)
+            for signal, detail in _BY_NAME.get(lname, ()):
+                self.hit(signal, relpath, detail=detail, project=project)
+            for prefixes, signal in _STEM_SIGNALS:
+                if stem.startswith(prefixes):
+                    self.hit(signal, relpath, detail="by file name", project=project)
+        text = self.read(abspath, relpath)
+        if not text or not worth_parsing(text, test):
+            return
+        for signal, line, detail in python_signals(text, test, _Own(self, project, relpath)):
+            self.hit(signal, relpath, line, detail, project=project)
 
-    def _dockerfile(self, abspath: str, relpath: str) -> None:
-        text = self.search(abspath, relpath, DOCKER)
+    def _notebook(self, relpath: str, abspath: str, project: str) -> None:
+        text = self.read(abspath, relpath, limit=NOTEBOOK_READ_LIMIT)
+        # cheap test on the raw JSON (source lines are quoted, so imports are not at line starts)
+        if not text or not ("import" in text or any(map(text.__contains__, _CALL_KEYWORDS))):
+            return
+        try:
+            cells = notebook_code(text)
+        except ValueError as exc:
+            self.problem(relpath, str(exc))
+            return
+        own, seen = _Own(self, project, relpath), set()
+        for number, source in cells:
+            if not worth_parsing(source):
+                continue
+            for signal, _line, detail in python_signals(source, False, own):
+                if signal not in seen:  # the first code cell that shows it
+                    seen.add(signal)
+                    self.hit(signal, relpath, detail=f"code cell {number}: {detail}",
+                             project=project)
+
+    # ---------------------------------------------------------------- CI
+
+    def _ci(self, relpath: str, abspath: str, system: str, project: str,
+            text: str | None = None) -> None:
+        self.hit("ci", relpath, detail=system, project=project)
+        text = self.read(abspath, relpath) if text is None else text
+        if text is None:
+            return
+        if system == "Jenkins":
+            commands = jenkins_commands(text)
+        else:
+            data = _load_yaml(text)
+            if data is None:
+                self.problem(relpath, "CI file is not valid YAML; not read")
+                return
+            commands = ci_commands(data)
+        seen: set = set()
+        lines = text.split("\n")
+        for kind, value, wd in commands:
+            target = self.project_of(wd) if wd else project
+            if kind == "environment":
+                if ("ci-environments", target) not in seen:
+                    seen.add(("ci-environments", target))
+                    self.hit("ci-environments", relpath, _line_of(lines, value),
+                             f"deployment environment {value}"[:80], project=target)
+                continue
+            if kind == "uses":
+                for part, signal in _ACTIONS:
+                    if signal and part in value and (signal, target) not in seen:
+                        seen.add((signal, target))
+                        self.hit(signal, relpath, _line_of(lines, value), value[:80],
+                                 project=target)
+                continue
+            cwd = wd
+            for raw in str(value).split("\n"):
+                m = re.match(r"^\s*cd\s+([^\s;&|]+)\s*(?:&&\s*(.*))?$", raw)
+                if m:
+                    cwd = os.path.normpath(os.path.join(cwd, m.group(1))).replace(os.sep, "/")
+                    target = self.project_of(cwd)
+                    raw = m.group(2) or ""
+                for item in command_signals(raw):
+                    if item[0] == "hop":
+                        self._hop(item[1], item[2], cwd, relpath, lines, raw, target, seen)
+                    elif (item[0], target) not in seen:
+                        seen.add((item[0], target))
+                        self.hit(item[0], relpath, _line_of(lines, raw), item[1], project=target)
+
+    def _hop(self, kind, arg, wd, relpath, lines, raw, project, seen) -> None:
+        """Follow one hop from a CI command into a target, task or script; record its signals."""
+        base = (wd or "").strip("/")
+        join = (lambda name: f"{base}/{name}" if base and base != "." else name)
+        body: list = []
+        via = f"{kind} {arg}".strip()
+        if kind in ("make", "just"):
+            names = ("Makefile", "makefile", "GNUmakefile") if kind == "make" \
+                else ("justfile", "Justfile", ".justfile")
+            for n in names:
+                text = self.read_rel(join(n))
+                if text is not None:
+                    body = make_recipe(text, arg)
+                    via = f"{n} target {arg}"
+                    break
+        elif kind == "tox":
+            text = self.read_rel(join("tox.ini")) or ""
+            body = [ln.strip() for ln in text.split("\n")
+                    if ln.startswith((" ", "\t", "commands")) and not ln.strip().startswith("#")]
+            body = [b.split("=", 1)[1] if b.startswith("commands") else b for b in body]
+            via = "tox.ini"
+        elif kind == "nox":
+            text = self.read_rel(join("noxfile.py")) or ""
+            body = re.findall(r"session\.run\(\s*[\"']([\w.-]+)[\"']", text)
+            via = "noxfile.py"
+        elif kind == "script":
+            text = self.read_rel(join(arg.lstrip("./") if arg.startswith("./") else arg))
+            body = (text or "").split("\n")
+            via = arg
+        elif kind == "task":
+            for n in ("pixi.toml", "pyproject.toml"):
+                text = self.read_rel(join(n)) or ""
+                m = re.search(r"^[ \t]*[\"']?" + re.escape(arg) + r"[\"']?[ \t]*=[ \t]*(.+)$",
+                              text, re.M)
+                if m:
+                    body = [re.sub(r"^\{?\s*(?:cmd\s*=\s*)?[\"'\[]+|[\"'\]}]+\s*$", "",
+                                   m.group(1).strip())]
+                    via = f"{n} task {arg}"
+                    break
+        for line in body[:500]:
+            for item in command_signals(line):
+                if item[0] != "hop" and (item[0], project) not in seen:
+                    seen.add((item[0], project))
+                    self.hit(item[0], relpath, _line_of(lines, raw),
+                             f"via {via}: {item[1]}"[:120], project=project)
+
+    # ---------------------------------------------------------------- other files
+
+    def _yaml(self, lname, reldir, relpath, abspath, project) -> None:
+        parent = reldir.lower()
+        if parent == ".github/workflows":
+            self._ci(relpath, abspath, "GitHub Actions", project)
+        elif parent == ".circleci" and lname.startswith("config."):
+            self._ci(relpath, abspath, "CircleCI", project)
+        elif parent.endswith(".github/workflows"):
+            return  # a nested project's workflows never run on GitHub
+        elif lname in ("dependabot.yml", "dependabot.yaml"):
+            self.hit("dependency-updates", relpath, detail="Dependabot", project=project)
+        elif lname.startswith(("docker-compose", "compose.")):
+            self.hit("compose", relpath, project=project)
+        elif lname.endswith((".conda-lock.yml", ".conda-lock.yaml")):
+            self.hit("lockfile", relpath, detail="conda-lock file", project=project)
+        elif lname.startswith(("openapi.", "swagger.")):
+            self.hit("api-schema", relpath, project=project)
+        elif parent.endswith(("issue_template", ".gitlab/issue_templates")):
+            self.hit("issue-template", relpath, project=project)
+        else:
+            text = self.search(abspath, relpath, YAML_K8S, project)
+            if text and "steps:" in text and ("cloud-builders" in text or "entrypoint:" in text) \
+                    and re.search(r"^steps:", text, re.M):
+                self._ci(relpath, abspath, "Google Cloud Build", project, text)
+
+    def _library(self, text: str) -> None:
+        """Note the root's package name when the root folder holds that package (a library)."""
+        m = re.search(r"^name\s*=\s*[\"']?([A-Za-z0-9_.-]+)", text, re.M)
+        if m:
+            name = re.sub(r"[-.]+", "_", m.group(1)).lower()
+            if self.own_package(SHARED, name):
+                self.result.library = name
+
+    def _dvc_yaml(self, relpath, abspath, project) -> None:
+        text = self.read(abspath, relpath)
+        data = _load_yaml(text) if text else None
+        if not isinstance(data, dict):
+            return
+        stages = data.get("stages")
+        if isinstance(stages, dict) and stages:
+            self.hit("dvc-pipeline", relpath, detail=f"{len(stages)} DVC stage(s)",
+                     project=project)
+            specs = [s for s in stages.values() if isinstance(s, dict)]
+            if any(s.get("params") for s in specs) or data.get("params"):
+                self.hit("run-params", relpath, detail="DVC params", project=project)
+            if any(s.get("metrics") for s in specs) or data.get("metrics"):
+                self.hit("run-metrics", relpath, detail="DVC metrics", project=project)
+                self.hit("experiment-tracking", relpath, detail="DVC experiments (metrics)",
+                         project=project)
+            cmds = [c for s in specs for c in (s.get("cmd") if isinstance(s.get("cmd"), list)
+                                               else [s.get("cmd")]) if isinstance(c, str)]
+            if any(re.search(r"\btrain", c) for c in cmds):
+                self.hit("train-command", relpath, detail="dvc repro (a train stage)",
+                         project=project)
+        elif data.get("metrics"):
+            self.hit("run-metrics", relpath, detail="DVCLive metrics", project=project)
+        if isinstance(data.get("artifacts"), dict) and data["artifacts"]:
+            self.hit("model-registry", relpath, detail="DVC model registry artifacts",
+                     project=project)
+
+    def _dockerfile(self, abspath: str, relpath: str, project: str) -> None:
+        text = self.search(abspath, relpath, DOCKER, project)
         base = None
         if text:
             m = re.search(r"^[ \t]*FROM[ \t]+(?:--\S+[ \t]+)*(\S+)", text, re.M | re.I)
             base = f"FROM {m.group(1)}" if m else None
-        self.hit("dockerfile", relpath, detail=base)
+        self.hit("dockerfile", relpath, detail=base, project=project)
 
-    def _requirements(self, abspath: str, relpath: str) -> None:
+    def _requirements(self, abspath: str, relpath: str, project: str) -> None:
         text = self.read(abspath, relpath)
         if text is None:
             return
@@ -602,34 +1326,58 @@ class _Scanner:
             pinned += bool(_PIN.match(line))
         if total:
             self.hit("dependencies-listed", relpath,
-                     detail=f"{total} requirement(s), {pinned} pinned with ==")
+                     detail=f"{total} requirement(s), {pinned} pinned with ==", project=project)
         if total and pinned == total:
             self.hit("pinned-requirements", relpath,
-                     detail=f"all {total} requirement(s) pinned with ==")
+                     detail=f"all {total} requirement(s) pinned with ==", project=project)
 
-    def _git(self, gitpath: str) -> None:
-        if not os.path.isdir(gitpath):
-            self.hit("git", ".git", detail="a .git file (worktree or submodule)")
-            return
-        self.hit("git", ".git", detail="Git repository")
+    def _git_dir_from_file(self, path: str) -> str | None:
+        """The Git folder a ``.git`` file points to, when it is a real Git folder."""
+        text = self.read(path, ".git") or ""
+        m = re.match(r"gitdir:\s*(.+?)\s*$", text.split("\n", 1)[0])
+        if not m:
+            return None
+        target = os.path.join(self.root, m.group(1))
+        if not _is_dir(target) or not _is_file(os.path.join(target, "HEAD")):
+            return None
+        common = os.path.join(target, "commondir")
+        if _is_file(common):
+            rel = (self.read(common, ".git (commondir)") or "").strip()
+            candidate = os.path.join(target, rel)
+            if rel and _is_dir(candidate) and _is_file(os.path.join(candidate, "HEAD")):
+                return candidate
+        return target
+
+    def _git(self, gitpath: str, is_file: bool) -> None:
+        if is_file:
+            self.hit("git", ".git", detail="a .git file (worktree or submodule checkout)")
+            gitpath = self._git_dir_from_file(gitpath)
+            if gitpath is None:
+                return
+        else:
+            self.hit("git", ".git", detail="Git repository")
         tags: set[str] = set()
-        first_path = None
-        stack = [(os.path.join(gitpath, "refs", "tags"), "")]
+        loose = None
+        refs, tag_dir = os.path.join(gitpath, "refs"), os.path.join(gitpath, "refs", "tags")
+        # never through a link: .git/refs/tags -> / must not walk the file system
+        stack = [(tag_dir, "")] if _is_dir(refs) and _is_dir(tag_dir) else []
         while stack and len(tags) < 100_000:  # loose tags: small text files, names only
             folder, prefix = stack.pop()
             try:
                 with os.scandir(folder) as it:
-                    entries = sorted(it, key=lambda e: e.name)
+                    for e in it:
+                        if e.is_dir(follow_symlinks=False):
+                            stack.append((e.path, f"{prefix}{e.name}/"))
+                        elif e.is_file(follow_symlinks=False):
+                            tags.add(prefix + e.name)
+                            loose = min(loose or prefix + e.name, prefix + e.name)
+                        if len(tags) >= 100_000:
+                            break
             except OSError:
                 continue
-            for e in entries:
-                if e.is_dir(follow_symlinks=False):
-                    stack.append((e.path, f"{prefix}{e.name}/"))
-                elif e.is_file(follow_symlinks=False):
-                    tags.add(prefix + e.name)
-                    first_path = first_path or f".git/refs/tags/{prefix}{e.name}"
+        first_path = f".git/refs/tags/{loose}" if loose else None
         packed_path = os.path.join(gitpath, "packed-refs")
-        if os.path.isfile(packed_path):
+        if _is_file(packed_path):
             text = self.read(packed_path, ".git/packed-refs") or ""
             for line in text.splitlines():
                 if line[:1] not in ("#", "^") and " refs/tags/" in line:
@@ -640,15 +1388,34 @@ class _Scanner:
             self.hit("git-tag", first_path, count=len(tags),
                      detail=f"{len(tags)} tag(s): {', '.join(shown)}"
                             + (", ..." if len(tags) > 3 else ""))
+            model_tags = sorted(t for t in tags if "@" in t or "#" in t)
+            if model_tags:
+                self.hit("model-registry", first_path, count=len(model_tags),
+                         detail=f"model registry tags (GTO/DVC): {model_tags[0]}")
+            stage_tags = sorted(t for t in tags if "#" in t)
+            if stage_tags:  # GTO: name#stage#n assigns a stage, like a registry alias
+                self.hit("registry-alias", first_path, count=len(stage_tags),
+                         detail=f"stage tags (GTO/DVC): {stage_tags[0]}")
         config = os.path.join(gitpath, "config")
-        if os.path.isfile(config):
-            self.search(config, ".git/config", GITCONFIG)
+        if _is_file(config):
+            self.search(config, ".git/config", GITCONFIG, SHARED)
 
-    def _dvc(self, dvcpath: str, relpath: str) -> None:
-        self.hit("dvc", relpath, detail="DVC project folder")
+    def _dvc(self, dvcpath: str, relpath: str, project: str) -> None:
+        self.hit("dvc", relpath, detail="DVC project folder", project=project)
         config = os.path.join(dvcpath, "config")
-        if os.path.isfile(config) and not os.path.islink(config):
-            self.search(config, f"{relpath}/config", DVCCONFIG)
+        if _is_file(config):
+            self.search(config, f"{relpath}/config", DVCCONFIG, project)
+
+
+def _line_of(lines: list, text: str) -> int | None:
+    """The first line of ``lines`` that contains the first line of ``text`` (for evidence)."""
+    first = str(text).strip().split("\n", 1)[0].strip()
+    if not first:
+        return None
+    for i, line in enumerate(lines, 1):
+        if first in line:
+            return i
+    return None
 
 
 def scan(path: str | Path, progress: Callable[[int], None] | None = None, every: int = 2000,
@@ -660,9 +1427,9 @@ def scan(path: str | Path, progress: Callable[[int], None] | None = None, every:
     """
     text = os.fspath(path)
     if not os.path.exists(text):
-        raise ValueError(f"{text}: no such folder")
+        raise ValueError(f"{_printable(text)}: no such folder")
     if not os.path.isdir(text):
-        raise ValueError(f"{text}: is a file, not a folder; give the project folder")
+        raise ValueError(f"{_printable(text)}: is a file, not a folder; give the project folder")
     return _Scanner(text, progress, every, read_limit).run()
 
 
@@ -670,14 +1437,19 @@ def scan(path: str | Path, progress: Callable[[int], None] | None = None, every:
 
 #: Every signal the scanner can record (the signals file must describe exactly these).
 SIGNALS = frozenset(
-    set().union(*(p.signals for p in (PY, TEST, CI, YAML_K8S, DOCKER, MAKE, PYPROJECT, SETUPCFG,
-                                      TOX, GITATTRIBUTES, GITCONFIG, DVCCONFIG)))
+    set(_IMPORTS.values()) | set(_CALLS.values())
+    | {s for rules in (YAML_K8S, DOCKER, MAKE, PYPROJECT, SETUPCFG, TOX, GITATTRIBUTES,
+                       GITCONFIG, DVCCONFIG, GITIGNORE) for s, _, _ in rules}
     | {s for pairs in _BY_NAME.values() for s, _ in pairs}
-    | set(_DOC_PREFIXES.values())
-    | {"git", "git-tag", "dvc", "dvc-data", "iac", "ci", "compose", "lockfile", "api-schema",
-       "dependency-updates", "issue-template", "pr-template", "codeowners", "readme", "changelog",
-       "tests", "integration-tests", "docs", "pinned-requirements", "dependencies-listed",
-       "experiment-tracking", "dockerfile"}
+    | set(_DOC_PREFIXES.values()) | {s for _, s in _STEM_SIGNALS}
+    | {s for _, s in _ACTIONS if s}
+    | {"git", "git-tag", "dvc", "dvc-data", "dvc-pipeline", "iac", "ci", "compose", "lockfile",
+       "api-schema", "dependency-updates", "issue-template", "pr-template", "codeowners",
+       "readme", "changelog", "tests", "integration-tests", "docs", "pinned-requirements",
+       "dependencies-listed", "experiment-tracking", "dockerfile", "health-check", "run-params",
+       "run-metrics", "model-tests", "repro-test", "registry-alias", "api-schema", "ci-tests",
+       "ci-coverage", "ci-lint", "ci-image", "ci-deploy", "ci-train", "model-packaging",
+       "ci-environments", "drift-monitor", "data-loading"}
 )
 
 
@@ -729,7 +1501,7 @@ def _load_signal_map(path: str, rubric_id: str) -> dict:
     for cid, spec in cells.items():
         if not isinstance(spec, dict):
             raise ValueError(f"{path}: field 'cells.{cid}' must be a mapping")
-        for key in ("level_2", "level_3"):
+        for key in ("level_1", "level_2", "level_3"):
             _check_rule(spec.get(key), signals, f"{path}: field 'cells.{cid}.{key}'")
         for name in spec.get("evidence") or []:
             if name not in signals:
@@ -805,52 +1577,103 @@ def found_in_rule(rule, found: Callable[[str], bool]) -> list:
 
 
 def cell_signals(spec: dict) -> list:
-    """Every signal a cell's mapping names (level 2, level 3, then extra evidence)."""
+    """Every signal a cell's mapping names (levels 1, 2 and 3)."""
     out = []
-    for name in (rule_signals(spec.get("level_2")) + rule_signals(spec.get("level_3"))
-                 + list(spec.get("evidence") or [])):
-        if name not in out:
-            out.append(name)
+    for key in ("level_1", "level_2", "level_3"):
+        for name in rule_signals(spec.get(key)):
+            if name not in out:
+                out.append(name)
     return out
 
 
-def suggest_cell(spec: dict, found: Callable[[str], bool], outside_text: str = OUTSIDE):
-    """``(level, note)`` for one cell from its mapping and the signals found."""
-    def names(missing):
-        return ", ".join(t if isinstance(t, str) else " or ".join(t) for t in missing)
+def _looks_for(names: list, signals: dict | None) -> str:
+    if not signals:
+        return ""
+    parts = [f"{n}: {signals[n]['looks_for']}" for n in names if n in signals]
+    return f" (looked for {'; '.join(parts)})" if parts else ""
 
-    level, parts = 1, []
-    for target in (2, 3):  # level 3 counts only once level 2 holds
+
+def suggest_cell(spec: dict, found: Callable[[str], bool], outside_text: str = OUTSIDE,
+                 signals: dict | None = None):
+    """``(level, note, used)`` for one cell: the level, why, and the signals that made it.
+
+    Level 0 ("not in place") when the cell's level-1 rule finds nothing; level 3 counts only
+    when level 2 does. The note names what was found and, for the next level, what was looked
+    for and not found.
+    """
+    level, parts, used = 0, [], []
+    for target in (1, 2, 3):  # maturity builds up: a level counts only on top of the one below
         rule = spec.get(f"level_{target}")
+        if rule is None and target == 1:
+            level = 1
+            continue
         if isinstance(rule, dict):
-            label = "Level 2 and above" if target == 2 else "Level 3"
+            label = f"Level {target} and above" if target < 3 else "Level 3"
             parts.append(f"{label}: {outside_text} ({rule['outside']}).")
             break
-        ok, missing = evaluate_rule(rule, found)
-        if not ok:
-            parts.append(f"Level {target} needs {rule_text(rule)}; not found: {names(missing)}.")
+        ok, _missing = evaluate_rule(rule, found)
+        if not ok:  # name every signal of the rule that was not seen, and what it looks for
+            miss = []  # every term that failed, in every alternative
+            for alt in rule:
+                for term in alt:
+                    if not any(found(n) for n in _names(term)):
+                        miss += [n for n in _names(term) if n not in miss]
+            parts.append(f"Level {target} needs {rule_text(rule)}; not found: "
+                         f"{', '.join(miss)}{_looks_for(miss, signals)}.")
             break
         level = target
-        parts.append(f"Level {target}: found {', '.join(found_in_rule(rule, found))}.")
+        got = found_in_rule(rule, found)
+        used = [n for n in got if n not in used] + used  # the highest level's evidence first
+        parts.append(f"Level {target}: found {', '.join(got)}.")
     if spec.get("note"):
         parts.append(spec["note"].strip())
-    return level, f"Suggested by a scan of the repository: level {level}. " + " ".join(parts)
+    return level, " ".join(parts), used
+
+
+def _best_project(spec, result, outside_text, signals):
+    """The project whose evidence gives the highest level (the shared layer on a tie)."""
+    best = None
+    for project in result.projects:
+        level, note, used = suggest_cell(spec, lambda s, p=project: result.found(s, p),
+                                         outside_text, signals)
+        if best is None or level > best[0]:
+            best = (level, note, used, project)
+    return best
 
 
 def suggest(result: ScanResult, rubric: Rubric | str = "mle-maturity", created=None) -> dict:
-    """Turn a :class:`ScanResult` into an assessment: levels, evidence, notes, all prefilled."""
+    """Turn a :class:`ScanResult` into an assessment: levels, evidence, notes, all prefilled.
+
+    Each cell is judged per project (a rule's signals must come from one project or the
+    repository-wide layer); the best project gives the level, and the note names it when the
+    repository holds several. Evidence lists only the signals that made the level.
+    """
     rubric = rubric if isinstance(rubric, Rubric) else load_rubric(rubric)
     mapping = load_signal_map(rubric.id)
     outside_text = mapping.get("outside_text", OUTSIDE)
     from mlecourse.scorecard.assessment import new_assessment
 
     answers, notes, evidence = {}, {}, {}
+    several = len(result.projects) > 1
+    no_model = result.library is not None and not result.trains_models()
     for cid in rubric.cells:
         spec = mapping["cells"][cid]
-        level, note = suggest_cell(spec, result.found, outside_text)
+        if no_model and rubric.cells[cid].item == "model":
+            answers[cid] = 0
+            notes[cid] = (f"Suggested by a scan of the repository: level 0. The folder is the "
+                          f"library {result.library!r} and nothing in it trains, tracks, "
+                          f"packages or serves a model (looked for "
+                          f"{', '.join(TRAINING_SIGNALS)}), so it has no model of its own.")
+            continue
+        level, note, used, project = _best_project(spec, result, outside_text,
+                                                   mapping["signals"])
+        where = ""
+        if several and level > 0:
+            where = (f" (project {project}/)" if project else
+                     " (from the repository root)")
         answers[cid] = level
-        notes[cid] = note
-        items = [dict(ev) for name in cell_signals(spec) for ev in result.evidence(name)]
+        notes[cid] = f"Suggested by a scan of the repository: level {level}{where}. {note}"
+        items = [ev for name in used for ev in result.evidence(name, project)]
         if items:
             evidence[cid] = items
     return new_assessment(rubric, answers, notes, evidence, prefilled=list(rubric.cells),
@@ -876,25 +1699,66 @@ def signal_table(rubric: Rubric | str = "mle-maturity") -> list[dict]:
         spec = mapping["cells"][cid]
         rows.append({
             "Principle": names[cell.group], "Aspect": items[cell.item],
-            "Level 2 when": rule_text(spec["level_2"]),
+            "Level 1 when": rule_text(spec["level_1"]) if spec.get("level_1") else "always",
+            "Level 2 when (and level 1)": rule_text(spec["level_2"]),
             "Level 3 when (and level 2)": rule_text(spec["level_3"]),
-            "Also shown as evidence": ", ".join(spec.get("evidence") or []),
         })
     return rows
 
 
 # ------------------------------------------------------------------------------ reports
 
+def _printable(text) -> str:
+    """Text with control and format characters escaped (``\x1b`` -> ``\\x1b``, newline -> ``\\n``).
+
+    File names and file contents reach the terminal; an escape sequence in a name must not
+    recolour it or set its title.
+    """
+    text = str(text)
+    if text.isprintable():
+        return text
+    out = []
+    for ch in text:
+        if ch.isprintable() or ch == " ":
+            out.append(ch)
+        elif ch == "\n":
+            out.append("\\n")
+        elif ch == "\t":
+            out.append("\\t")
+        elif ord(ch) < 0x100:
+            out.append(f"\\x{ord(ch):02x}")
+        else:
+            out.append(f"\\u{ord(ch):04x}" if ord(ch) < 0x10000 else f"\\U{ord(ch):08x}")
+    return "".join(out)
+
+
+_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~&])")
+
+
+def md_text(text) -> str:
+    """Markdown-safe text: control characters escaped, Markdown and HTML specials backslashed."""
+    return _MD_SPECIAL.sub(r"\\\1", _printable(text))
+
+
+def md_code(text) -> str:
+    """A code span that shows ``text`` literally (paths): fence longer than any backtick run."""
+    text = _printable(text).replace("|", "\\|")  # a | would end the table cell even in code
+    run = max((len(m) for m in re.findall(r"`+", text)), default=0)
+    fence = "`" * (run + 1)
+    pad = " " if text.startswith("`") or text.endswith("`") or not text.strip() else ""
+    return f"{fence}{pad}{text}{pad}{fence}"
+
+
+def _where(ev: dict) -> str:
+    return ev.get("path", "") + (f":{ev['line']}" if ev.get("line") else "")
+
+
 def _evidence_summary(items: list, limit: int = 3) -> str:
     by_signal: dict[str, dict] = {}
     for ev in items:
         by_signal.setdefault(ev["signal"], ev)
-    parts = []
-    for signal, ev in list(by_signal.items())[:limit]:
-        where = ev.get("path", "")
-        if ev.get("line"):
-            where += f":{ev['line']}"
-        parts.append(f"{signal} ({where})")
+    parts = [f"{signal} ({_printable(_where(ev))})"
+             for signal, ev in list(by_signal.items())[:limit]]
     if len(by_signal) > limit:
         parts.append(f"+{len(by_signal) - limit} more")
     return ", ".join(parts)
@@ -905,8 +1769,14 @@ def _outside_cells(rubric_id: str) -> set:
     return {cid for cid, spec in mapping["cells"].items() if isinstance(spec["level_2"], dict)}
 
 
+def _reason(note: str) -> str:
+    """The part of a note after "Suggested by a scan ... level N." (the reason itself)."""
+    return note.split(". ", 1)[1] if note.startswith("Suggested by a scan") and ". " in note \
+        else note
+
+
 def format_text(assessment: dict, result: ScanResult | None = None) -> str:
-    """A readable table (principle x aspect, level, evidence summary) with scores and problems."""
+    """A readable table (principle x aspect, level, evidence) with the reason under each cell."""
     from mlecourse.scorecard.scoring import score
 
     rubric = load_rubric(assessment["rubric"]["id"])
@@ -918,21 +1788,27 @@ def format_text(assessment: dict, result: ScanResult | None = None) -> str:
     lines = []
     if result is not None:
         s = result.stats
-        lines += [f"Evidence from {result.root} ({s['files']:,} files, {s['files_read']:,} read, "
-                  f"{s['seconds']:.2f} s)", ""]
+        lines += [f"Evidence from {_printable(result.root)} ({s['files']:,} files, "
+                  f"{s['files_read']:,} read, {s['seconds']:.2f} s)"]
+        if len(result.projects) > 1:
+            shown = ", ".join(_printable(p or ".") for p in result.projects[:8])
+            more = f", +{len(result.projects) - 8} more" if len(result.projects) > 8 else ""
+            lines.append(f"Projects judged separately ({len(result.projects)}): {shown}{more}")
+        lines.append("")
     lines.append(f"{'Principle':<{pw}}  {'Aspect':<{aw}}  Level  Evidence")
     for cid, cell in rubric.cells.items():
         level = assessment["answers"][cid]
         mark = "*" if cid in outside else " "
         ev = _evidence_summary(assessment["evidence"].get(cid, [])) or "-"
         lines.append(f"{names[cell.group]:<{pw}}  {items[cell.item]:<{aw}}  {level}{mark:<4}  {ev}")
+        lines.append(" " * (pw + aw + 4) + "why: "
+                     + _printable(_reason(assessment["notes"].get(cid, ""))))
     res = score(rubric, assessment["answers"])
-    lines += ["", f"* {OUTSIDE}.",
+    lines += ["", f"* {OUTSIDE} (above the level shown).",
               f"Suggested overall: {res.display['overall']}, weakest principle "
-              f"{res.display['weakest']} (every answer is a suggestion; "
-              f"change what is wrong). Why each level: --format markdown or json (notes)."]
+              f"{res.display['weakest']} (every answer is a suggestion; change what is wrong)."]
     if result is not None:
-        lines += _problem_lines(result)
+        lines += [_printable(x) for x in _problem_lines(result)]
     return "\n".join(lines)
 
 
@@ -941,6 +1817,8 @@ def _problem_lines(result: ScanResult) -> list:
     lines = []
     skipped = [f"{s['skipped_folders']} folder(s) skipped (virtual environments, caches, "
                f"node_modules)" if s["skipped_folders"] else "",
+               f"{s['submodules']} submodule(s) or nested repositories excluded "
+               f"({', '.join(result.excluded[:5])})" if s.get("submodules") else "",
                f"{s['links_not_followed']} symbolic link(s) not followed"
                if s["links_not_followed"] else "",
                f"{s['truncated']} large file(s) read only in part" if s["truncated"] else ""]
@@ -956,13 +1834,12 @@ def _problem_lines(result: ScanResult) -> list:
     return lines
 
 
-def _md(text: str) -> str:
-    return (str(text).replace("\\", "\\\\").replace("|", "\\|").replace("<", "&lt;")
-            .replace(">", "&gt;").replace("`", "'"))
-
-
 def format_markdown(assessment: dict, result: ScanResult | None = None) -> str:
-    """A Markdown report for a pull-request comment or a README (table plus the reasons)."""
+    """A Markdown report for a pull-request comment or a README (table plus the reasons).
+
+    Paths are code spans; every other piece of text from the folder is escaped, so a file name
+    cannot add headings, links, images or HTML.
+    """
     from mlecourse.scorecard.scoring import score
 
     rubric = load_rubric(assessment["rubric"]["id"])
@@ -971,32 +1848,31 @@ def format_markdown(assessment: dict, result: ScanResult | None = None) -> str:
     items = {it.id: it.name for it in rubric.items}
     res = score(rubric, assessment["answers"])
     title = Path(result.root).resolve().name if result is not None else "the repository"
-    lines = [f"### {rubric.title}: evidence from `{_md(title)}`", "",
-             f"Suggested overall **{res.display['overall']}**, weakest principle "
-             f"**{res.display['weakest']}**. These are suggestions from a "
-             f"read-only scan; cells marked * need your own answer ({OUTSIDE}).", "",
+    lines = [f"### {md_text(rubric.title)}: evidence from {md_code(title)}", "",
+             f"Suggested overall **{md_text(res.display['overall'])}**, weakest principle "
+             f"**{md_text(res.display['weakest'])}**. These are suggestions "
+             f"from a read-only scan; cells marked \\* need your own answer above the level "
+             f"shown ({md_text(OUTSIDE)}).", "",
              "| Principle | Aspect | Level | Evidence |", "|---|---|:-:|---|"]
     for cid, cell in rubric.cells.items():
         by_signal: dict[str, list] = {}
         for e in assessment["evidence"].get(cid, []):
             by_signal.setdefault(e["signal"], []).append(e)
         shown = []
-        for signal, places in by_signal.items():  # the first place of each signal
-            e = places[0]
-            where = e.get("path", "") + (f":{e['line']}" if e.get("line") else "")
+        for signal, places in by_signal.items():  # the most relevant place of each signal
             more = f" (+{len(places) - 1})" if len(places) > 1 else ""
-            shown.append(f"`{_md(signal)}` {_md(where)}{more}")
-        mark = " *" if cid in outside else ""
-        lines.append(f"| {_md(names[cell.group])} | {_md(items[cell.item])} | "
+            shown.append(f"{md_code(signal)} {md_code(_where(places[0]))}{more}")
+        mark = " \\*" if cid in outside else ""
+        lines.append(f"| {md_text(names[cell.group])} | {md_text(items[cell.item])} | "
                      f"{assessment['answers'][cid]}{mark} | {'<br>'.join(shown) or '–'} |")
     lines += ["", "<details><summary>Why these levels</summary>", ""]
     for cid, cell in rubric.cells.items():
-        lines.append(f"- **{_md(names[cell.group])}, {_md(items[cell.item])}**: "
-                     f"{_md(assessment['notes'].get(cid, ''))}")
+        lines.append(f"- **{md_text(names[cell.group])}, {md_text(items[cell.item])}**: "
+                     f"{md_text(assessment['notes'].get(cid, ''))}")
     lines += ["", "</details>"]
     if result is not None:
         extra = _problem_lines(result)
         if extra:
-            lines += [""] + [_md(x) if not x.startswith("  ") else f"- {_md(x.strip())}"
+            lines += [""] + [md_text(x) if not x.startswith("  ") else f"- {md_text(x.strip())}"
                              for x in extra]
     return "\n".join(lines)
