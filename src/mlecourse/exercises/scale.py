@@ -1,4 +1,4 @@
-"""Checks for the cost exercise: find the hot spot in a slow function and make it 20x faster.
+"""Checks for the cost exercise: find the hot spot in a slow function and make it much faster.
 
 The learner gets two deliberately slow functions, :func:`slow_scores` (a Python loop over the
 rows of a batch that calls the model once per row and recomputes the regional median income for
@@ -37,6 +37,7 @@ __all__ = [
     "RISK_CUTOFF",
     "DTI_CUTOFF",
     "MIN_SPEEDUP",
+    "MIN_BIN_SPEEDUP",
     "RESULT_COLUMNS",
     "ExerciseData",
     "exercise_data",
@@ -52,6 +53,10 @@ ANNUAL_RATE = 0.06
 RISK_CUTOFF = 0.2
 DTI_CUTOFF = 0.45
 MIN_SPEEDUP = 20.0
+# Binning 20,000 values with NumPy (searchsorted, digitize) is only about 20 times faster than
+# the Python loop on an idle machine, because a binary search per value is not free; 10 times
+# still separates every vectorised answer from every loop (bisect in a loop: about 3 times).
+MIN_BIN_SPEEDUP = 10.0
 RESULT_COLUMNS = ["application_id", "risk", "debt_to_income", "relative_income", "decision"]
 _SEED = 11
 _TIMING_ROWS = 60
@@ -162,22 +167,21 @@ def _best_time(function, args, what: str, repeat: int = 3) -> float:
 
 def measured_speedup(slow, fast, *args, slow_seconds: float | None = None, repeat: int = 3,
                      what: str = "your function") -> float:
-    """``slow(*args)``'s time over the best of ``repeat`` ``fast(*args)`` times, measured now
-    (``slow_seconds``: a time of ``slow(*args)`` already measured in this run)."""
+    """The best of ``repeat`` ``slow(*args)`` times over the best of ``repeat`` ``fast(*args)``
+    times, measured now (``slow_seconds``: a time of ``slow(*args)`` already measured in this
+    run, taken instead of measuring the slow function again). Best times, because a busy
+    machine only ever adds time to a run."""
     __tracebackhide__ = True
     if slow_seconds is None:
-        copies = fresh(args)
-        start = time.perf_counter()
-        slow(*copies)
-        slow_seconds = time.perf_counter() - start
+        slow_seconds = _best_time(slow, args, "the slow version", repeat)
     return slow_seconds / max(_best_time(fast, args, what, repeat), 1e-9)
 
 
-def _check_ratio(ratio: float, what: str, rows: str) -> None:
+def _check_ratio(ratio: float, what: str, rows: str, goal: float = MIN_SPEEDUP) -> None:
     __tracebackhide__ = True
-    if ratio < MIN_SPEEDUP:
+    if ratio < goal:
         fail(f"Same output, but {what} is only {ratio:.1f} times faster than the slow version "
-             f"(both measured just now on {rows}); the goal is {MIN_SPEEDUP:.0f} times. Profile "
+             f"(both measured just now on {rows}); the goal is {goal:.0f} times. Profile "
              "your function as in Part 1: which work is still done once per row instead of once "
              "per batch?")
 
@@ -309,7 +313,7 @@ def check_fast_bin_counts(fast_bin_counts, values=None, edges=None,
     """Explain what is wrong with a learner's ``fast_bin_counts(values, edges)``, or return.
 
     It must return the same list of counts as :func:`slow_bin_counts` (plain ints, compared
-    exactly) on every case and be at least :data:`MIN_SPEEDUP` times faster on 20,000 values,
+    exactly) on every case and be at least :data:`MIN_BIN_SPEEDUP` times faster on 20,000 values,
     measured in this run. With ``values`` and ``edges``: (also) compare on those.
     """
     __tracebackhide__ = True
@@ -318,20 +322,17 @@ def check_fast_bin_counts(fast_bin_counts, values=None, edges=None,
     same_function(fast_bin_counts, slow_bin_counts, "slow_bin_counts (the version to replace)")
     same_function(fast_bin_counts, drift._bin_index, "PSI binning")
     cases = _bin_cases() if values is None else [(name or "other values", values, edges)]
-    slow_seconds = []
     for on, case_values, case_edges in cases:
-        start = time.perf_counter()
         expected = slow_bin_counts(case_values, case_edges)
-        slow_seconds.append(time.perf_counter() - start)
         result = call(fast_bin_counts, fresh(case_values), fresh(case_edges),
                       what="fast_bin_counts(values, edges)")
         got = as_list(result, "your result", as_int)
         _check_counts(expected, got, on, case_edges)
     if values is None:
         _, big, big_edges = cases[0]
+        # the slow loop takes milliseconds here: time it again, best of three, like the fast one
         ratio = measured_speedup(slow_bin_counts, fast_bin_counts, big, big_edges,
-                                 slow_seconds=slow_seconds[0],
                                  what="fast_bin_counts(values, edges)")
-        _check_ratio(ratio, "fast_bin_counts", f"{len(big):,} values")
+        _check_ratio(ratio, "fast_bin_counts", f"{len(big):,} values", MIN_BIN_SPEEDUP)
         print(f"Same counts on {len(cases)} cases and {ratio:,.0f} times faster than "
               "slow_bin_counts (measured just now). Well done.")
