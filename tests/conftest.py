@@ -23,7 +23,10 @@ CHROMIUM_CANDIDATES = ("/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/b
 CHROMIUM_ARGS = [
     "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run",
     "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    # the site must work offline: the browser resolves no host name except loopback
+    "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE localhost, EXCLUDE 127.0.0.1",
 ]
+LOOPBACK = ("http://127.0.0.1", "http://localhost", "data:", "blob:")
 
 
 # --- the repository stays clean -------------------------------------------------------------
@@ -96,6 +99,12 @@ def _start_book_build(config) -> None:
     proc = subprocess.Popen(_book_command(), cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
                             text=True)
     config._mle_book = (proc, log)
+
+
+def pytest_collection_modifyitems(session, config, items):
+    """Run the tests that wait for the book last (stable order otherwise), so the unit tests
+    overlap the build instead of queueing behind its first test."""
+    items.sort(key=lambda item: "built_book" in getattr(item, "fixturenames", ()))
 
 
 def pytest_collection_finish(session):
@@ -185,11 +194,17 @@ def serve():
 @pytest.fixture
 def offline_page(page):
     """A Playwright page that may only talk to loopback; other requests are aborted and recorded."""
+    return make_offline(page)
+
+
+def make_offline(page):
+    """Let ``page`` talk only to loopback; abort other requests and record them in
+    ``page.blocked_requests``."""
     blocked: list[str] = []
 
     def _route(route):
         url = route.request.url
-        if url.startswith(("http://127.0.0.1", "http://localhost", "data:", "blob:")):
+        if url.startswith(LOOPBACK):
             route.continue_()
         else:
             blocked.append(url)

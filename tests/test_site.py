@@ -34,62 +34,97 @@ def test_maths_renders_offline(built_book, serve, offline_page):
     assert offline_page.blocked_requests == []
 
 
-def test_no_page_reaches_beyond_the_site(built_book, serve, offline_page):
-    from test_book import toc_files
-
-    base = serve(built_book)
-    for page in toc_files():
-        offline_page.goto(f"{base}/{page}.html", wait_until="load")
-        assert offline_page.blocked_requests == [], f"{page}: {offline_page.blocked_requests}"
+WIDTHS = (1280, 390)  # a laptop and a phone
 
 
 def _page_errors(page) -> list[str]:
+    """Console errors, uncaught exceptions and failed loads of ``page``, as they happen. The
+    browser's own request for /favicon.ico (the site has none) is not the page's error."""
     errors: list[str] = []
-    page.on("console", lambda m: errors.append(f"console {m.type}: {m.text}")
-            if m.type == "error" else None)
+
+    def console(message):
+        if message.type == "error" and not message.location.get("url", "").endswith(
+                "/favicon.ico"):
+            errors.append(f"console {message.type}: {message.text}")
+
+    page.on("console", console)
     page.on("pageerror", lambda e: errors.append(f"uncaught: {e}"))
+    page.on("response", lambda r: errors.append(f"HTTP {r.status}: {r.url}")
+            if r.status >= 400 and not r.url.endswith("/favicon.ico") else None)
     return errors
 
 
-def test_no_page_logs_a_console_error(built_book, serve, offline_page):
+_TOO_WIDE = """() => [...document.querySelectorAll('div.cell_output pre, div.cell_input pre')]
+                 .filter(el => el.scrollWidth > el.clientWidth + 1)
+                 .map(el => el.textContent.slice(0, 60))"""
+
+
+def _too_wide(page, width: int) -> list[str]:
+    """Printed outputs and code that run off their box, and the page if wider than the screen."""
+    wide = page.evaluate(_TOO_WIDE)
+    page_width = page.evaluate("document.documentElement.scrollWidth")
+    if page_width > width:
+        wide.append(f"the page is {page_width} px wide")
+    return wide
+
+
+@pytest.fixture(scope="module")
+def sweep(built_book, serve, browser):
+    """Open every page of the site once, as a first visit on a laptop, and record what the tests
+    below check: requests beyond the site, console errors, and what does not fit the screen, at
+    1280 px and again after narrowing the same page to a phone's 390 px (the theme lays out by
+    media queries, which a resize re-applies). One pass instead of one per check: each page load
+    costs about a second."""
+    from conftest import LOOPBACK
+    from test_book import toc_files
+
+    base = serve(built_book)
+    context = browser.new_context(viewport={"width": WIDTHS[0], "height": 844})
+    page = context.new_page()
+    # Record requests beyond the site by listening, not routing: a route sends every request
+    # through Python and doubles the sweep's time. The browser resolves no host names anyway
+    # (CHROMIUM_ARGS), so nothing leaves the machine.
+    page.blocked_requests = []
+    page.on("request", lambda request: None if request.url.startswith(LOOPBACK)
+            else page.blocked_requests.append(request.url))
+    errors = _page_errors(page)
+    found = {"blocked": {}, "errors": {}, **{width: {} for width in WIDTHS}}
+    try:
+        for name in ["index", *toc_files()]:
+            del errors[:], page.blocked_requests[:]
+            page.set_viewport_size({"width": WIDTHS[0], "height": 844})
+            page.goto(f"{base}/{name}.html", wait_until="load")
+            page.wait_for_timeout(100)  # let deferred scripts run
+            for width in WIDTHS:
+                if width != WIDTHS[0]:
+                    page.set_viewport_size({"width": width, "height": 844})
+                if wide := _too_wide(page, width):
+                    found[width][name] = wide
+            if errors:
+                found["errors"][name] = list(errors)
+            if page.blocked_requests:
+                found["blocked"][name] = list(page.blocked_requests)
+            page.evaluate("localStorage.clear()")  # the next page is a first visit too
+    finally:
+        context.close()
+    return found
+
+
+def test_no_page_reaches_beyond_the_site(sweep):
+    assert sweep["blocked"] == {}, "pages asked for something beyond the site"
+
+
+def test_no_page_logs_a_console_error(sweep):
     # Every page, each as a first visit (the theme's colour mode is read from an empty
     # localStorage then): no uncaught exception and no console error.
-    from test_book import toc_files
-
-    base = serve(built_book)
-    errors = _page_errors(offline_page)
-    failures = {}
-    for page in ["index", *toc_files()]:
-        del errors[:]
-        offline_page.goto(f"{base}/{page}.html", wait_until="load")
-        offline_page.wait_for_timeout(100)  # let deferred scripts run
-        if errors:
-            failures[page] = list(errors)
-        offline_page.evaluate("localStorage.clear()")
-    assert not failures, failures
+    assert sweep["errors"] == {}
 
 
-@pytest.mark.parametrize("width", [1280, 390])
-def test_pages_and_outputs_fit_the_screen(built_book, serve, offline_page, width):
+@pytest.mark.parametrize("width", WIDTHS)
+def test_pages_and_outputs_fit_the_screen(sweep, width):
     # On a laptop and on a phone: printed outputs and code wrap instead of running off the
     # right edge, and no page is wider than the screen.
-    from test_book import toc_files
-
-    base = serve(built_book)
-    offline_page.set_viewport_size({"width": width, "height": 844})
-    clipped = {}
-    for page in toc_files():
-        offline_page.goto(f"{base}/{page}.html", wait_until="load")
-        wide = offline_page.evaluate(
-            """() => [...document.querySelectorAll('div.cell_output pre, div.cell_input pre')]
-                 .filter(el => el.scrollWidth > el.clientWidth + 1)
-                 .map(el => el.textContent.slice(0, 60))""")
-        page_width = offline_page.evaluate("document.documentElement.scrollWidth")
-        if page_width > width:
-            wide.append(f"the page is {page_width} px wide")
-        if wide:
-            clipped[page] = wide
-    assert not clipped, clipped
+    assert sweep[width] == {}, f"too wide at {width} px"
 
 
 def test_figure_captions_read_like_body_text(built_book, serve, offline_page):
