@@ -176,19 +176,26 @@ class _QuietHandler(http.server.SimpleHTTPRequestHandler):
 
 @pytest.fixture(scope="session")
 def serve():
-    """Return a function that serves a folder on loopback and gives its base URL."""
-    servers = []
+    """Return a function that serves a folder on loopback and gives its base URL (one server
+    per folder for the whole run: each server costs up to a poll interval to stop)."""
+    servers: dict[str, tuple] = {}
 
     def _serve(folder: Path) -> str:
-        handler = functools.partial(_QuietHandler, directory=str(folder))
-        server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-        threading.Thread(target=server.serve_forever, daemon=True).start()
-        servers.append(server)
-        return f"http://127.0.0.1:{server.server_address[1]}"
+        key = str(Path(folder).resolve())
+        if key not in servers:
+            handler = functools.partial(_QuietHandler, directory=key)
+            server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+            thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05},
+                                      daemon=True)
+            thread.start()
+            servers[key] = (server, thread)
+        return f"http://127.0.0.1:{servers[key][0].server_address[1]}"
 
     yield _serve
-    for server in servers:
+    for server, thread in servers.values():
         server.shutdown()
+        server.server_close()
+        thread.join()
 
 
 @pytest.fixture
