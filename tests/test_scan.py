@@ -277,10 +277,10 @@ def test_tested_package_with_ci(tmp_path):
     marker = tmp_path / "EXECUTED"
     a = assess(package_with_ci_project(tmp_path / "churn", marker))
     expected = {c: 0 for c in CELLS}
-    # a package that trains, tracks, packages and serves nothing: no model of its own (level 0)
+    # a package that trains, tracks, packages and serves nothing: no model of its own (level 0),
+    # and its README explains the library, not data of its own (ways-of-working.data 0)
     expected.update({"versioning.code": 2, "testing.code": 2, "testing.data": 2,
-                     "ways-of-working.code": 2, "reproducibility.code": 1,
-                     "ways-of-working.data": 1})
+                     "ways-of-working.code": 2, "reproducibility.code": 1})
     assert levels(a) == expected
     tag = evidence(a, "versioning.code", "git-tag")[0]
     assert tag["path"] == ".git/refs/tags/v0.1.0" and "1 tag(s): v0.1.0" in tag["detail"]
@@ -862,3 +862,284 @@ def test_a_library_without_training_has_no_model(tmp_path):
     files["train.py"] = "import mlflow\nmlflow.start_run()\n"  # now it trains a model
     a = assess(write(tmp_path / "lib", files))
     assert a["answers"]["versioning.model"] == 1
+
+
+# ------------------------------------------------------------------------------ issue 18, round 2
+
+CFN_TEMPLATE = """\
+AWSTemplateFormatVersion: "2010-09-09"
+Transform: AWS::Serverless-2016-10-31
+Description: We could add an AWS::CloudWatch::Alarm and Canary traffic later (a mention).
+Resources:
+  Endpoint:
+    Type: "AWS::SageMaker::Endpoint"
+    Properties:
+      EndpointConfigName: !GetAtt EndpointConfig.EndpointConfigName
+  Model:
+    Type: AWS::SageMaker::Model
+    Properties:
+      ExecutionRoleArn: !Ref Role
+  ApiFunction:
+    Type: AWS::Serverless::Function
+    Properties:
+      DeploymentPreference:
+        Type: Canary10Percent5Minutes # AllAtOnce
+        Alarms:
+          - !Ref ErrorAlarm
+        Hooks:
+          PreTraffic: !Ref PreTrafficHook
+  ErrorAlarm:
+    Type: "AWS::CloudWatch::Alarm"
+    Properties:
+      MetricName: Errors
+      Namespace: AWS/Lambda
+      ComparisonOperator: GreaterThanThreshold
+"""
+
+CFN_PIPELINE = """\
+Resources:
+  Pipeline:
+    Type: AWS::CodePipeline::Pipeline
+    Properties:
+      Stages:
+        - Name: Source
+          Actions:
+            - {Name: Git, ActionTypeId: {Category: Source, Provider: CodeCommit}}
+        - Name: DeployDev
+          Actions:
+            - {Name: Dev, ActionTypeId: {Category: Deploy, Provider: CloudFormation}}
+        - Name: Approve
+          Actions:
+            - {Name: Ok, ActionTypeId: {Category: Approval, Provider: Manual}}
+        - Name: DeployPrd
+          Actions:
+            - {Name: Prd, ActionTypeId: {Category: Deploy, Provider: CloudFormation}}
+"""
+
+
+def test_cloudformation_traffic_shifting_alarms_and_codepipeline_are_parsed(tmp_path):
+    root = write(tmp_path / "repo", {"requirements.txt": "boto3\n",
+                                     "assets/deploy.yml": CFN_TEMPLATE,
+                                     "pipeline.yml": CFN_PIPELINE})
+    result = scan(root)
+    for signal in ("canary-release", "alert-rules", "metrics-export", "serving-app",
+                   "model-packaging", "model-gate", "iac", "ci-deploy", "ci-environments"):
+        assert result.found(signal), signal
+    assert result.evidence("canary-release")[0]["line"] == 13  # the resource, not the mention
+    a = suggest(result)
+    assert levels(a)["deployment.model"] == 3 and levels(a)["deployment.code"] == 3
+    assert levels(a)["monitoring.code"] == 2 and levels(a)["testing.model"] == 2
+
+
+def test_cloudformation_mentions_and_all_at_once_deployments_do_not_count(tmp_path):
+    template = CFN_TEMPLATE.replace("Canary10Percent5Minutes # AllAtOnce", "AllAtOnce  # Canary")
+    template = template.split("  ErrorAlarm:")[0]  # no alarm resource, only its mention
+    root = write(tmp_path / "repo", {"deploy.yml": template,
+                                     "notes.yml": "text: Type AWS::CloudWatch::Alarm\n"})
+    result = scan(root)
+    assert not result.found("canary-release") and not result.found("alert-rules")
+    assert not result.found("model-gate")  # a pre-traffic hook without traffic shifting
+
+
+KEDRO_CATALOG = """\
+companies:
+  type: pandas.CSVDataset
+  filepath: data/01_raw/companies.csv
+  # versioned: true  (commented out: not versioned)
+model_input_table:
+  type: pandas.ParquetDataset
+  filepath: data/03_primary/model_input_table.parquet
+  versioned: true
+regressor:
+  type: pickle.PickleDataset
+  filepath: data/06_models/regressor.pickle
+  versioned: true
+capacity_plot:
+  type: plotly.PlotlyDataset
+  filepath: data/08_reporting/plot.json
+  versioned: true
+metrics:
+  type: kedro_datasets.tracking.MetricsDataset
+  filepath: data/09_tracking/metrics.json
+"""
+
+
+def test_kedro_catalog_and_parameters_are_read_as_data_models_and_parameters(tmp_path):
+    root = write(tmp_path / "repo", {
+        "pyproject.toml": '[project]\nname = "spaceflights"\n',
+        "conf/base/catalog.yml": KEDRO_CATALOG,
+        "conf/base/parameters_data_science.yml": "model_options:\n  test_size: 0.2\n",
+        "src/spaceflights/pipeline_registry.py": "from kedro.pipeline import Pipeline\n",
+    })
+    result = scan(root)
+    got = {s: [e["detail"] for e in result.evidence(s)] for s in
+           ("data-loading", "data-versioned", "model-saved", "run-params", "run-metrics")}
+    assert got["data-versioned"] == ["Kedro catalog: model_input_table (versioned)"]
+    assert "Kedro catalog: companies" in got["data-loading"]
+    assert got["model-saved"] == ["Kedro catalog: regressor (versioned)"]
+    assert got["run-params"] == ["Kedro parameters file"] and got["run-metrics"]
+    a = levels(suggest(result))
+    assert a["versioning.data"] == 2 and a["reproducibility.data"] == 2
+    assert a["versioning.model"] == 1 and a["reproducibility.model"] == 1  # no tracker
+
+
+def test_catalog_outside_conf_and_raw_data_only_is_not_versioning(tmp_path):
+    raw_only = KEDRO_CATALOG.split("model_input_table:")[0]
+    root = write(tmp_path / "repo", {"catalog.yml": KEDRO_CATALOG,  # not a Kedro conf folder
+                                     "conf/base/catalog.yml": raw_only})
+    result = scan(root)
+    assert not result.found("data-versioned") and not result.found("model-saved")
+    assert result.evidence("data-loading")[0]["path"] == "conf/base/catalog.yml"
+
+
+def test_behave_features_are_tests_and_behave_in_ci_runs_them(tmp_path):
+    root = write(tmp_path / "repo", {
+        "features/run.feature": "Feature: run\n  Scenario: kedro run works\n",
+        "features/steps/cli_steps.py": "from behave import given\n",
+        ".github/workflows/ci.yml": ("on: [pull_request]\njobs:\n  e2e:\n    steps:\n"
+                                     "      - run: pip install behave\n"
+                                     "      - run: bandit -ll -r .\n"
+                                     "      - run: behave features/run.feature\n"),
+    })
+    result = scan(root)
+    assert result.evidence("tests")[0]["detail"] == "behave feature file"
+    assert result.evidence("ci-tests")[0]["line"] == 7  # behave runs, pip install does not
+    assert levels(suggest(result))["testing.code"] == 2
+
+
+CALLBACKS = """\
+import wandb
+from mylib.callbacks import Callback
+
+
+class WandbLogger(Callback):
+    def on_epoch_end(self, net, **kwargs):
+        wandb.log({"loss": net.history[-1]["loss"]})
+
+    def on_train_end(self, net, **kwargs):
+        import mlflow
+        mlflow.log_metric("loss", 1.0)
+"""
+
+
+def test_a_library_offering_tracker_callbacks_does_not_track_its_own_runs(tmp_path):
+    root = write(tmp_path / "lib", {
+        "pyproject.toml": '[project]\nname = "mylib"\n',
+        "README.md": "# mylib\n\nNets for sklearn.\n",
+        "mylib/__init__.py": "", "mylib/callbacks.py": CALLBACKS,
+        "mylib/tests/conftest.py": "import neptune\n",  # test support, not tracking
+        "examples/cli/train.py": "import mlflow\nmlflow.start_run()\n",  # shows the library
+        "notebooks/demo.ipynb": notebook("import pandas as pd\ndf = pd.read_csv('x.csv')"),
+    })
+    result = scan(root)
+    assert result.library == "mylib" and not result.trains_models()
+    assert [e["path"] for e in result.evidence("tracker-integration")] == ["mylib/callbacks.py"]
+    assert [e["path"] for e in result.evidence("experiment-tracking")] == ["examples/cli/train.py"]
+    a = suggest(result)
+    assert all(a["answers"][c] == 0 for c in CELLS if c.endswith((".model", ".data")))
+    assert "its README and the data its examples load" in a["notes"]["ways-of-working.data"]
+
+
+def test_the_same_callback_in_an_application_is_tracking(tmp_path):
+    root = write(tmp_path / "app", {"requirements.txt": "wandb\n",
+                                    "app/callbacks.py": CALLBACKS.replace("mylib", "app")})
+    result = scan(root)
+    assert result.library is None
+    assert "in a callback class" in result.evidence("experiment-tracking")[0]["detail"]
+
+
+ZENML_PROMOTE = """\
+from zenml import Model, get_step_context, pipeline, step
+from zenml.enums import ModelStages
+
+
+@pipeline(model=Model(name="yolo"))
+def training():
+    promote(evaluate(train(load())))
+
+
+@step
+def promote(metrics: dict) -> None:
+    current = get_step_context().model
+    prod_metrics = current.get_artifact("validation_metrics").load()
+    if metrics["mAP50"] >= prod_metrics["mAP50"]:
+        current.set_stage(ModelStages.PRODUCTION, force=True)
+"""
+
+
+def test_zenml_pipelines_version_artefacts_and_a_promotion_decision_is_a_gate(tmp_path):
+    result = scan(write(tmp_path / "repo", {"requirements.txt": "zenml\n",
+                                            "pipelines/training.py": ZENML_PROMOTE}))
+    for signal, line in (("data-versioned", 5), ("model-gate", 14), ("registry-alias", 15),
+                         ("model-registry", 1), ("pipeline", 1)):
+        assert result.evidence(signal)[0]["line"] == line, signal
+    a = levels(suggest(result))
+    assert a["versioning.data"] == 2 and a["testing.model"] == 2
+
+
+def test_other_pipeline_decorators_and_logging_branches_are_not_zenml_or_gates(tmp_path):
+    code = ("from kfp.dsl import pipeline\n\n@pipeline(name='p')\ndef p():\n    pass\n\n"
+            "if auc < threshold:\n    promotion_note = 'below'\n    print(promotion_note)\n")
+    result = scan(write(tmp_path / "repo", {"p.py": code}))
+    assert result.found("pipeline") and not result.found("data-versioned")
+    assert not result.found("model-gate")  # the branch records nothing that decides
+
+
+def test_ci_is_followed_two_hops_through_job_specs_and_make(tmp_path):
+    root = write(tmp_path / "repo", {
+        "tests/test_a.py": "def test(): pass\n",
+        "deploy/jobs/workloads.yaml": "name: w\nentrypoint: bash deploy/jobs/workloads.sh\n",
+        "deploy/jobs/workloads.sh": "#!/bin/bash\npython -m pytest tests --cov=app\n",
+        "Makefile": "ci:\n\t$(MAKE) lint\n\tmake lint\nlint:\n\truff check .\n\tmake deeper\n"
+                    "deeper:\n\tmypy .\n",
+        ".github/workflows/w.yml": ("on: [pull_request]\njobs:\n  w:\n    steps:\n"
+                                    "      - run: anyscale jobs submit deploy/jobs/workloads.yaml\n"
+                                    "      - run: make ci\n"),
+    })
+    result = scan(root)
+    detail = result.evidence("ci-tests")[0]["detail"]
+    assert detail.startswith("via deploy/jobs/workloads.yaml -> deploy/jobs/workloads.sh: ")
+    assert result.found("ci-coverage")
+    assert "ruff check" in result.evidence("ci-lint")[0]["detail"]  # make ci -> make lint
+    assert all("mypy" not in e["detail"] for e in result.evidence("ci-lint"))  # a third hop
+
+
+def test_prefilter_keywords_are_computed_from_the_parser_tables():
+    for name in scan_module._CALLS:
+        assert scan_module.worth_parsing(f"x.{name}(1)\n"), name
+    for name in scan_module._DOTTED_CALLS:
+        assert scan_module.worth_parsing(f"{name}(1)\n"), name
+    for name in scan_module._PROMOTE_CALLS:
+        assert scan_module.worth_parsing(f"m.{name}('production')\n"), name
+    assert not scan_module.worth_parsing("import numpy as np\nx = np.log(2)\n")
+
+
+def test_copies_of_a_file_are_parsed_once_but_own_packages_are_judged_per_project(tmp_path,
+                                                                                 monkeypatch):
+    calls = []
+    real = scan_module._parse_signals
+    monkeypatch.setattr(scan_module, "_parse_signals",
+                        lambda src, test: calls.append(src) or real(src, test))
+    monkeypatch.setattr(scan_module, "_SIGNAL_CACHE", {})
+    code = "import evidently\nevidently.run()\n"
+    root = write(tmp_path / "repo", {
+        "a/requirements.txt": "x\n", "a/monitor.py": code, "a/evidently/__init__.py": "",
+        "b/requirements.txt": "x\n", "b/monitor.py": code,
+    })
+    result = scan(root)
+    assert calls == [code]  # one parse for both copies
+    assert [e["path"] for e in result.evidence("drift-library")] == ["b/monitor.py"]
+
+
+def test_a_seed_in_a_parameters_file_counts_but_a_test_fixture_seed_does_not(tmp_path):
+    root = write(tmp_path / "repo", {
+        "params.yaml": "train:\n  C: 0.3\n  seed: 0\n",
+        "tests/conftest.py": "import numpy as np\nrng = np.random.default_rng(seed=1)\n",
+        "model.py": ("def fit(df, seed: int = 0):\n"
+                     "    return LogisticRegression(random_state=seed)\n"),
+    })
+    seeds = scan(root).evidence("seeds-set")
+    assert [(e["path"], e["line"], e["detail"]) for e in seeds] == [
+        ("params.yaml", 3, "seed: 0 in a parameters file")]
+    root = write(tmp_path / "other", {"params.yaml": "train:\n  seed: null\n  C: 1\n"})
+    assert not scan(root).found("seeds-set")

@@ -13,8 +13,12 @@ several signals holds only when they all come from one project (or the shared la
 Code is matched by parsing, not by text: Python files and the code cells of notebooks with
 :mod:`ast` (comments, docstrings, strings and default arguments never count; outputs of
 notebooks are ignored), CI files with a YAML parser (only the commands a step runs count, never
-its name; ``pip install pytest`` is not running pytest), following one hop through ``make``,
-``just``, ``tox``, ``pixi run``, ``hatch run`` or a repository script.
+its name; ``pip install pytest`` is not running pytest), following up to two hops through
+``make``, ``just``, ``tox``, ``pixi run``, ``hatch run``, a job spec YAML (``anyscale jobs submit
+job.yaml``) or a repository script. CloudFormation/SAM templates (CodePipeline stages, traffic
+shifting, CloudWatch alarms, SageMaker resources) and Kedro configuration (data catalog,
+parameters) are parsed as YAML too. A tracker used inside a callback/logger class of a library
+is an integration the library offers, not the library tracking its own runs.
 
 Safety promises (tested in ``tests/test_scan.py``):
 
@@ -83,7 +87,7 @@ _O_READ = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK",
 _IMPORTS = {}
 for _sig, _mods in {
     "experiment-tracking": ("mlflow", "wandb", "neptune", "comet_ml", "clearml", "dvclive", "aim",
-                            "ml_metadata"),
+                            "ml_metadata", "smexperiments", "sagemaker.experiments"),
     "serving-app": ("fastapi", "flask", "bentoml", "seldon_core", "kserve", "litserve",
                     "ray.serve", "torchserve", "gradio", "streamlit"),
     "metrics-export": ("prometheus_client", "prometheus_fastapi_instrumentator",
@@ -95,7 +99,7 @@ for _sig, _mods in {
     "fairness-checks": ("fairlearn", "aif360", "fairness_indicators"),
     "load-tests": ("locust",),
     "pipeline": ("zenml", "kedro", "metaflow", "prefect", "airflow", "tfx", "kfp", "dagster",
-                 "flytekit", "sagemaker.workflow", "luigi"),
+                 "flytekit", "sagemaker.workflow", "luigi", "stepfunctions"),
     "evaluation": ("sklearn.metrics", "torchmetrics", "tensorflow_model_analysis", "evaluate"),
 }.items():
     for _m in _mods:
@@ -127,23 +131,57 @@ _CALLS = {
     "dump": "model-saved", "save_model": "model-saved", "save_pretrained": "model-saved",
     "manual_seed": "seeds-set", "set_seed": "seeds-set", "set_random_seed": "seeds-set",
     "seed_everything": "seeds-set",
+    "set_stage": "registry-alias",  # ZenML model stages (staging, production)
+    "suggest_baseline": "data-validation",  # SageMaker Model Monitor baseline constraints
 }
+#: Calls recognised by their dotted name (the end of it): suffix -> signal.
+_DOTTED_CALLS = {
+    "torch.save": "model-saved", "mlflow.autolog": "experiment-tracking",
+    "wandb.init": "experiment-tracking", "mlflow.set_experiment": "experiment-tracking",
+    "wandb.log": "run-metrics", "Model.upload": "model-registry",
+    "models.create_or_update": "model-registry", "dsl.Condition": "model-gate",
+    "saved_model.save": "model-packaging",
+}
+#: Calls that promote a model (a gate that decides with them is a quality gate).
+_PROMOTE_CALLS = frozenset({"set_stage", "transition_model_version_stage",
+                            "set_registered_model_alias", "promote", "promote_model"})
+#: Class bases (or names) of an integration a library offers: a tracker used inside such a class
+#: is the library's feature for its users, not the project tracking its own experiments.
+_INTEGRATION_CLASS = re.compile(r"(?:Callback|Logger|Hook|Integration|Tracker|Writer|Plugin)$")
+_TRACKING = frozenset({"experiment-tracking", "run-metrics", "run-params", "model-registry"})
 _SAVE_OWNERS = ("joblib", "pickle", "dill", "cloudpickle", "torch")
-_TRACK_CALLS = ("mlflow.autolog", "wandb.init", "mlflow.set_experiment")
-_HEALTH = frozenset({"/health", "/healthz", "/ready", "/readyz", "/livez", "/ping", "/live"})
 _TEST_WORDS = re.compile(r"reproduc|determinis|same_(?:model|result|prediction)", re.I)
 #: Before a file is parsed at all (keeps the scan fast), it must import one of these top-level
-#: modules or contain one of the call keywords below (each keyword covers a family of calls).
+#: modules or contain one of the keywords below. The keywords are computed from the tables the
+#: parser matches with (plus the literal names of its few special rules, listed once here), so
+#: a new call in a table is always a keyword too.
 _IMPORT_TOPS = frozenset({m.split(".")[0] for m in _IMPORTS} | {"ray", "zenml"})
 _IMPORT_LINE = re.compile(r"^[ \t]*(?:from|import)[ \t]+([A-Za-z_][\w]*)", re.M)
-_CALL_KEYWORDS = ("log_", "autolog", "egister", "model_version", "link", "seed", "random_state",
-                  "default_rng", "onitor", "DataDrift", "read_", "load_dataset", "fetch_openml",
-                  "ImageFolder", "dataset_from", "dump", "save", "FastAPI", "Flask", "SchemaGen",
-                  "ExampleValidator", "validate_statistics", "Evaluator", "Condition",
-                  "Threshold", "Pusher", "ModelPackage", "start_run", "wandb", "models:/",
-                  "/health", "/ready", "/live", "/ping", "response_model", "upload",
-                  "create_or_update", "bentoml", "serve", "threshold", "champion",
-                  "production")
+_HEALTH = frozenset({"/health", "/healthz", "/ready", "/readyz", "/livez", "/ping", "/live"})
+_GATE_WORDS = re.compile(r"threshold|baseline|champion|production|prod_|current_(?:model|metric|"
+                         r"score|version)|best_model|min_(?:accuracy|auc|f1|score)", re.I)
+_SPECIAL_KEYWORDS = (
+    "random_state", "seed", "default_rng", "log_model", "save_model", "autolog", "start_run",
+    "target_path", "response_model", "models:/", "service", "deployment",  # bentoml/ray serve
+    "threshold", "Threshold", "baseline", "champion", "production", "prod_", "current_",
+    "best_model", "min_", "promot",  # gates: if <metric> < <threshold>: raise / promote
+)
+
+
+def _minimal_keywords(words) -> tuple:
+    """The words without those that contain a shorter one (``log_param`` covers ``log_params``)."""
+    words = sorted(set(words), key=len)
+    out: list = []
+    for w in words:
+        if not any(k in w for k in out):
+            out.append(w)
+    return tuple(out)
+
+
+_CALL_KEYWORDS = _minimal_keywords(
+    [*_CALLS, *(k if len(k.rsplit(".", 1)[-1]) <= 5 else k.rsplit(".", 1)[-1]  # not "log"
+                for k in _DOTTED_CALLS), *_PROMOTE_CALLS, *_HEALTH,
+     *_SPECIAL_KEYWORDS])
 _TEST_KEYWORDS = (".fit(", ".predict", ".train(", "eproduc", "eterminis", "same_", "integration",
                   "e2e")
 
@@ -185,45 +223,100 @@ def _strip_magics(source: str) -> str:
                      for line in source.split("\n"))
 
 
-def python_signals(source: str, test: bool = False, own: frozenset = frozenset()) -> list:
+_SIGNAL_CACHE: dict = {}
+_SIGNAL_CACHE_MAX = 20_000  #: parsed sources remembered (copies of one file are parsed once)
+
+
+def python_signals(source: str, test: bool = False, own=frozenset(),
+                   prefilter: bool = False) -> list:
     """``[(signal, line, detail)]`` found by parsing Python source (never by its text).
 
     ``test``: the source is a test file (only some signals count there, and model, integration
     and reproducibility tests are recognised); ``own``: top-level names of the project's own
     packages (importing yourself is not using a library). Source that does not parse yields [].
+    ``prefilter``: skip the parse when :func:`worth_parsing` says no signal can be there.
+    Identical sources are looked at once per process (course repositories copy files a lot).
     """
+    # the key holds no source text, so memory stays small (a 64-bit hash and the length)
+    key = (hash(source), len(source), test, prefilter)
+    found = _SIGNAL_CACHE.get(key)
+    if found is None:
+        found = _parse_signals(source, test) if not prefilter or worth_parsing(source, test) \
+            else []
+        if len(_SIGNAL_CACHE) >= _SIGNAL_CACHE_MAX:
+            _SIGNAL_CACHE.clear()
+        _SIGNAL_CACHE[key] = found
+    out, seen = [], set()
+    for sig, line, detail, top in found:
+        # importing the project's own packages is not using a library: filtered per project
+        if sig not in seen and (top is None or top not in own):
+            seen.add(sig)
+            out.append((sig, line, detail))
+    return out
+
+
+def _integration_ranges(nodes: list) -> list:
+    """Line ranges of classes that offer an integration (``class WandbLogger(Callback)``)."""
+    out = []
+    for node in nodes:
+        if isinstance(node, ast.ClassDef) and (
+                _INTEGRATION_CLASS.search(node.name)
+                or any(_INTEGRATION_CLASS.search(_dotted(b)) for b in node.bases)):
+            out.append((node.lineno, getattr(node, "end_lineno", node.lineno)))
+    return out
+
+
+def _parse_signals(source: str, test: bool) -> list:
+    """``[(signal, line, detail, import_top)]``; ``import_top`` names the imported package."""
     try:
         tree = ast.parse(source)
     except (SyntaxError, ValueError, RecursionError, MemoryError):
         return []
-    out, seen = [], set()
-
-    def add(signal, node, detail):
-        if signal in seen or (test and signal not in _TEST_OK and signal not in _TEST_ONLY):
-            return
-        seen.add(signal)
-        out.append((signal, getattr(node, "lineno", None), detail))
-
     try:
         nodes = list(ast.walk(tree))
     except RecursionError:
         return []
+    out, seen, pending = [], set(), []
+    ranges = _integration_ranges(nodes)
+
+    def inside(node) -> bool:
+        line = getattr(node, "lineno", None)
+        return line is not None and any(a <= line <= b for a, b in ranges)
+
+    def add(signal, node, detail, top=None):
+        if test and signal not in _TEST_OK and signal not in _TEST_ONLY:
+            return
+        if ranges and signal in _TRACKING:
+            if inside(node):
+                signal = "tracker-integration"
+            elif top is not None and isinstance(node, (ast.Import, ast.ImportFrom)):
+                pending.append((signal, node, detail, top))  # decided once the file is read
+                return
+        key = (signal, top)
+        if key in seen:
+            return
+        seen.add(key)
+        out.append((signal, getattr(node, "lineno", None), detail, top))
+
+    zenml_names = set()
     for node in nodes:
         if isinstance(node, (ast.Import, ast.ImportFrom)):
             if isinstance(node, ast.ImportFrom):
                 if node.level or not node.module:
                     continue  # relative import: the project itself
                 names = [node.module] + [f"{node.module}.{a.name}" for a in node.names]
+                if node.module.split(".")[0] == "zenml":
+                    zenml_names.update(a.asname or a.name for a in node.names)
+                    if any(a.name == "Model" for a in node.names):
+                        add("model-registry", node, "ZenML Model (model control plane)", "zenml")
             else:
                 names = [a.name for a in node.names]
             for name in names:
-                if name.split(".")[0] in own:
-                    continue
                 parts = name.split(".")
                 extra = parts[2:3] if parts[:2] == ["zenml", "integrations"] else []
                 for cand in (name, parts[0], ".".join(parts[:2]), *extra):
                     if cand in _IMPORTS:
-                        add(_IMPORTS[cand], node, f"import {name}")
+                        add(_IMPORTS[cand], node, f"import {name}", parts[0])
                         break
         elif isinstance(node, ast.Call):
             name = _dotted(node.func)
@@ -236,10 +329,9 @@ def python_signals(source: str, test: bool = False, own: frozenset = frozenset()
                 signal = "seeds-set"  # np.random.seed(x), random.seed(x)
             if last == "default_rng" and (node.args or node.keywords):
                 signal = "seeds-set"
-            if name in ("torch.save",):
-                signal = "model-saved"
-            if name in _TRACK_CALLS:
-                signal = "experiment-tracking"
+            for suffix, sig in _DOTTED_CALLS.items():
+                if name == suffix or name.endswith("." + suffix):
+                    signal = sig
             if name.startswith("mlflow.") and last in ("log_model", "save_model") \
                     and name.count(".") >= 2:
                 signal = "model-packaging"
@@ -248,16 +340,8 @@ def python_signals(source: str, test: bool = False, own: frozenset = frozenset()
             if last == "autolog" and name.startswith("mlflow"):
                 add("run-params", node, name)
                 signal = "run-metrics"
-            if name in ("wandb.log",):
-                signal = "run-metrics"
-            if name.endswith("Model.upload") or name.endswith("models.create_or_update"):
-                signal = "model-registry"
             if last == "start_run":  # mlflow, Vertex AI experiments, ...
                 signal = "experiment-tracking"
-            if name.endswith("dsl.Condition"):
-                signal = "model-gate"
-            if name.endswith("saved_model.save"):
-                signal = "model-packaging"
             if last == "link" and any(k.arg == "target_path" for k in node.keywords):
                 signal = "model-registry"  # W&B model registry
                 if any(k.arg == "aliases" for k in node.keywords):
@@ -279,25 +363,34 @@ def python_signals(source: str, test: bool = False, own: frozenset = frozenset()
             if test and last in ("fit", "predict", "predict_proba", "train") \
                     and isinstance(node.func, ast.Attribute):
                 add("model-tests", node, f".{last}(...) in a test")
-        elif test and isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
-            if node.name.startswith("test") and _TEST_WORDS.search(node.name):
+        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            if test and node.name.startswith("test") and _TEST_WORDS.search(node.name):
                 add("repro-test", node, f"test {node.name}")
             for dec in node.decorator_list:
-                if _dotted(dec) in ("pytest.mark.integration", "pytest.mark.e2e"):
-                    add("integration-tests", dec, _dotted(dec))
+                dname = _dotted(dec)
+                if test and dname in ("pytest.mark.integration", "pytest.mark.e2e"):
+                    add("integration-tests", dec, dname)
+                elif dname == "zenml.pipeline" or dname == "pipeline" and "pipeline" in zenml_names:
+                    # ZenML stores every step output of a pipeline run as a versioned artefact
+                    add("data-versioned", dec, "ZenML pipeline (step outputs are versioned "
+                                               "artefacts)", "zenml")
         elif isinstance(node, ast.If) and not test and _is_gate(node):
             add("model-gate", node, "a candidate compared with a threshold or the production "
-                                    "model stops the run")
+                                    "model stops the run or decides its promotion")
         elif isinstance(node, ast.ClassDef):
             for dec in node.decorator_list:
                 if _dotted(dec) in ("bentoml.service", "serve.deployment"):
                     add("serving-app", dec, _dotted(dec))
+    tracking_outside = any(sig in _TRACKING for sig, *_ in out)
+    for signal, node, detail, top in pending:  # a module-level tracker import
+        sig = signal if tracking_outside else "tracker-integration"
+        if (sig, top) not in seen:
+            seen.add((sig, top))
+            out.append((sig, node.lineno, detail, top))
     return out
 
 
 _TEST_ONLY = frozenset({"model-tests", "repro-test", "integration-tests"})
-_GATE_WORDS = re.compile(r"threshold|baseline|champion|production|prod_|current_model|"
-                         r"best_model|min_(?:accuracy|auc|f1|score)", re.I)
 
 
 _METRIC_WORDS = re.compile(r"auc|accuracy|f1|score|loss|rmse|mae|mse|r2|precision|recall|"
@@ -305,7 +398,11 @@ _METRIC_WORDS = re.compile(r"auc|accuracy|f1|score|loss|rmse|mae|mse|r2|precisio
 
 
 def _is_gate(node: ast.If) -> bool:
-    """``if <metric> < <threshold or production model>: raise/exit`` (a gating script)."""
+    """``if <metric> < <threshold or production model>: raise/exit/promote`` (a gating script).
+
+    A branch that raises, exits, promotes the model (``set_stage``, a registry alias ...) or
+    records the promotion decision (``should_promote = False``) decides with the comparison.
+    """
     if not any(isinstance(n, ast.Compare) for n in ast.walk(node.test)):
         return False
     names = {n.id for n in ast.walk(node.test) if isinstance(n, ast.Name)} \
@@ -321,6 +418,15 @@ def _is_gate(node: ast.If) -> bool:
         if isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Call) \
                 and _dotted(stmt.value.func) in ("sys.exit", "exit", "SystemExit"):
             return True
+        for sub in ast.walk(stmt):
+            if isinstance(sub, ast.Call) \
+                    and _dotted(sub.func).rsplit(".", 1)[-1] in _PROMOTE_CALLS:
+                return True
+            if isinstance(sub, ast.Assign) and isinstance(sub.value, ast.Constant) \
+                    and isinstance(sub.value.value, bool) and any(
+                        isinstance(t, ast.Name) and re.search(r"promot|deploy", t.id, re.I)
+                        for t in sub.targets):
+                return True  # should_promote = False
     return False
 
 
@@ -414,7 +520,7 @@ def command_signals(line: str) -> list:
         cmd = words[0].rsplit("/", 1)[-1].lower()
         rest = [w.lower() for w in words[1:]]
         detail = " ".join(words)[:80]
-        if cmd in ("pytest", "py.test", "tox", "nox", "unittest", "ward") \
+        if cmd in ("pytest", "py.test", "tox", "nox", "unittest", "ward", "behave") \
                 or (cmd == "coverage" and rest[:1] == ["run"]) or (cmd == "npm" and "test" in rest):
             out.append(("ci-tests", detail))
         if any(w.startswith("--cov") for w in rest) or cmd in ("codecov", "coveralls") \
@@ -434,7 +540,7 @@ def command_signals(line: str) -> list:
         if cmd == "dvc" and rest[:1] in (["repro"], ["exp"]) or re.fullmatch(
                 r"python[\d.]*", cmd) and rest and re.search(r"(?:^|/)train\w*\.py$", rest[0]):
             out.append(("ci-train", detail))
-        # one hop into another command's definition
+        # a hop into another command's definition
         if cmd in ("make", "just", "invoke", "inv") and rest:
             targets = [w for w in words[1:] if not w.startswith("-") and "=" not in w]
             out += [("hop", cmd, t) for t in targets[:3]]
@@ -447,6 +553,10 @@ def command_signals(line: str) -> list:
         elif re.fullmatch(r"python[\d.]*", cmd) and rest and rest[0].endswith(".py") \
                 and not out:
             out.append(("hop", "pyscript", words[1]))
+        elif cmd in _JOB_SUBMITTERS and not out:  # anyscale jobs submit job.yaml, sky launch ...
+            specs = [w for w in words[1:] if w.lower().endswith((".yaml", ".yml"))
+                     and not w.startswith("-")]
+            out += [("hop", "jobspec", specs[0])] if specs else []
         raw = segment.split()
         if len(raw) > 2 and raw[0] in ("pixi", "hatch", "pdm", "uv", "poetry") \
                 and raw[1] == "run" and not out:
@@ -456,7 +566,11 @@ def command_signals(line: str) -> list:
 
 _SCRIPT_KEYS = frozenset({"run", "script", "scripts", "before_script", "after_script", "command",
                           "commands", "args", "bash", "pwsh", "powershell", "inlinescript",
-                          "cmd", "sh"})
+                          "cmd", "sh", "entrypoint"})
+#: Commands that submit a job described by a YAML file of the repository (followed as a hop).
+_JOB_SUBMITTERS = frozenset({"anyscale", "sky", "ray", "gcloud", "az", "aws", "kubectl",
+                             "argo", "sagemaker"})
+MAX_HOPS = 2  #: CI -> make target -> script, CI -> job spec -> script; never further
 _USES_KEYS = frozenset({"uses", "task", "image", "orb", "plugin", "name_of_action"})
 _WD_KEYS = ("working-directory", "workingdirectory", "working_directory", "dir", "workdir")
 
@@ -610,7 +724,6 @@ _BY_NAME = {
     "cluster_env.yml": [("dockerfile", "cluster environment definition")],
     "runtime_env.yaml": [("dockerfile", "cluster runtime environment definition")],
     "dvc.lock": [("dvc-lock", "DVC lock file"), ("dvc-data", "outputs hashed in dvc.lock")],
-    "params.yaml": [("run-params", "parameters file")],
     "metrics.json": [("run-metrics", "metrics file")],
     "mlproject": [("train-command", "MLflow project entry points"),
                   ("dependencies-listed", "MLflow project")],
@@ -702,10 +815,18 @@ class ScanResult:
     projects: list = field(default_factory=list)
     excluded: list = field(default_factory=list)  #: submodules and nested repositories skipped
     library: str | None = None  #: the package the root folder publishes, if it is one
+    #: top-level folders (``""`` for root files) where a training signal was seen
+    training_places: set = field(default_factory=set)
 
     def trains_models(self) -> bool:
-        """Is there any sign that a model is trained, tracked, packaged or served here?"""
-        return any(s in self.hits for s in TRAINING_SIGNALS)
+        """Is there any sign that a model is trained, tracked, packaged or served here?
+
+        In a library, examples, notebooks, docs, tests and benchmarks show how to use it; they
+        are not a model of the library's own.
+        """
+        if self.library is None:
+            return any(s in self.hits for s in TRAINING_SIGNALS)
+        return bool(self.training_places - DEMO_FOLDERS)
 
     def found(self, signal: str, project: str | None = None) -> bool:
         """Seen anywhere (``project=None``), or in ``project`` or the repository-wide layer."""
@@ -730,6 +851,13 @@ class ScanResult:
 TRAINING_SIGNALS = ("experiment-tracking", "train-command", "dvc-pipeline", "pipeline",
                     "model-registry", "model-packaging", "run-metrics", "run-params",
                     "serving-app", "ci-train")
+#: Top-level folders of a library that demonstrate or test it (not a model of its own).
+DEMO_FOLDERS = frozenset({"examples", "example", "notebooks", "docs", "doc", "tutorials",
+                          "tutorial", "benchmarks", "benchmark", "demo", "demos", "tests",
+                          "test", "scripts"})
+#: In a library without a model, these do not show data of its own (README: the library;
+#: data loading and preparation: its examples).
+_LIBRARY_DATA_NOISE = frozenset({"readme", "data-loading", "data-prep"})
 
 
 def _safe_name(text: str) -> str:
@@ -770,11 +898,89 @@ except AttributeError:  # pragma: no cover - PyYAML without libyaml
     _YamlLoader = yaml.SafeLoader
 
 
-def _load_yaml(text: str):
+class _TagLoader(_YamlLoader):
+    """The safe loader that also reads CloudFormation short forms (``!Ref``, ``!Sub`` ...)."""
+
+
+def _any_tag(loader, _suffix, node):
+    if isinstance(node, yaml.ScalarNode):
+        return loader.construct_scalar(node)
+    if isinstance(node, yaml.SequenceNode):
+        return loader.construct_sequence(node, deep=True)
+    return loader.construct_mapping(node, deep=True)
+
+
+_TagLoader.add_multi_constructor("!", _any_tag)
+
+
+def _load_yaml(text: str, tags: bool = False):
     try:
-        return yaml.load(text, Loader=_YamlLoader)
-    except (yaml.YAMLError, RecursionError, ValueError):
+        return yaml.load(text, Loader=_TagLoader if tags else _YamlLoader)
+    except (yaml.YAMLError, RecursionError, ValueError, TypeError):
         return None
+
+
+#: A Kedro catalog entry that holds a model: its name ends like one, or it lies in a models folder
+#: (``model_input_table`` is data).
+_MODEL_NAME = re.compile(r"(?:model|regressor|classifier|estimator)s?$|(?:^|/)(?:\d+_)?models/",
+                         re.I)
+_SEED_KEY = re.compile(r"(?:random_)?seed|random_state|rng_seed", re.I)
+_SHIFTING = re.compile(r"canary|linear|blue_?green", re.I)
+
+
+def _cfn_signals(kind: str, props: dict) -> list:
+    """``[(signal, detail)]`` of one CloudFormation resource (type and properties, parsed)."""
+    out = []
+    if kind == "AWS::CodePipeline::Pipeline":
+        stages = props.get("Stages") if isinstance(props.get("Stages"), list) else []
+        deploys, approval = 0, False
+        for stage in stages:
+            actions = stage.get("Actions") if isinstance(stage, dict) else None
+            cats = [str((a.get("ActionTypeId") or {}).get("Category", "")) for a in actions
+                    if isinstance(a, dict) and isinstance(a.get("ActionTypeId"), dict)] \
+                if isinstance(actions, list) else []
+            deploys += "Deploy" in cats
+            approval = approval or ("Approval" in cats and deploys > 0)
+        out.append(("ci", "AWS CodePipeline"))
+        if deploys:
+            out.append(("ci-deploy", f"CodePipeline: {deploys} deploy stage(s)"))
+        if deploys > 1 and approval:
+            out.append(("ci-environments", "CodePipeline: manual approval between deploy stages"))
+    elif kind == "AWS::CodeBuild::Project":
+        out.append(("ci", "AWS CodeBuild project"))
+    elif kind in ("AWS::Serverless::Function", "AWS::Lambda::Function"):
+        pref = props.get("DeploymentPreference")
+        if isinstance(pref, dict) and _SHIFTING.search(str(pref.get("Type", ""))):
+            out.append(("canary-release", f"traffic shifting {pref['Type']}"))
+            if isinstance(pref.get("Hooks"), dict) and pref["Hooks"].get("PreTraffic"):
+                out.append(("model-gate", "a pre-traffic hook validates before traffic shifts"))
+    elif kind == "AWS::CodeDeploy::DeploymentGroup":
+        if _SHIFTING.search(str(props.get("DeploymentConfigName", ""))):
+            out.append(("canary-release", f"CodeDeploy {props['DeploymentConfigName']}"))
+    elif kind == "AWS::CodeDeploy::DeploymentConfig":
+        routing = props.get("TrafficRoutingConfig")
+        if isinstance(routing, dict) and _SHIFTING.search(str(routing.get("Type", ""))):
+            out.append(("canary-release", f"CodeDeploy {routing['Type']}"))
+    elif kind == "AWS::CloudWatch::Alarm":
+        out.append(("alert-rules", "CloudWatch alarm"))
+        if props.get("MetricName") or props.get("Metrics"):
+            out.append(("metrics-export", f"CloudWatch metric {props.get('MetricName', '')}"))
+    elif kind == "AWS::SageMaker::Endpoint":
+        out.append(("serving-app", "SageMaker endpoint"))
+        policy = (props.get("DeploymentConfig") or {}).get("BlueGreenUpdatePolicy") \
+            if isinstance(props.get("DeploymentConfig"), dict) else None
+        routing = policy.get("TrafficRoutingConfiguration") if isinstance(policy, dict) else None
+        if isinstance(routing, dict) and re.search(r"canary|linear", str(routing.get("Type")),
+                                                   re.I):
+            out.append(("canary-release", f"SageMaker {routing['Type']} traffic routing"))
+    elif kind == "AWS::SageMaker::Model":
+        out.append(("model-packaging", "SageMaker model"))
+    elif kind == "AWS::SageMaker::ModelPackageGroup":
+        out.append(("model-registry", "SageMaker model package group"))
+    elif kind in ("AWS::SageMaker::MonitoringSchedule", "AWS::SageMaker::DataQualityJobDefinition"):
+        out.append(("data-validation", "SageMaker Model Monitor checks live data against "
+                                       "baseline constraints"))
+    return out
 
 
 class _Own:
@@ -808,6 +1014,10 @@ class _Scanner:
 
     def hit(self, signal: str, path: str, line: int | None = None, detail: str | None = None,
             count: int = 1, project: str = SHARED) -> None:
+        if signal in TRAINING_SIGNALS:
+            top = path.split("/", 1)[0] if "/" in path else ""
+            if top not in self.result.training_places:
+                self.result.training_places.add(top)
         per = self.result.hits.setdefault(signal, {})
         entry = per.get(project)
         if entry is None:
@@ -948,10 +1158,22 @@ class _Scanner:
             with it:  # one entry at a time: a folder's listing is never held
                 for e in it:
                     self._entry(e, reldir, project, stack)
+        self._integrations()
         self.stats["seconds"] = round(time.perf_counter() - start, 3)
         if self.progress is not None:
             self.progress(self.stats["files"])
         return self.result
+
+    def _integrations(self) -> None:
+        """A tracker inside a callback/logger class is an integration a library offers; in an
+        application the same class is how the project tracks its runs."""
+        per = self.result.hits.get("tracker-integration")
+        if not per or self.result.library is not None:
+            return
+        for project, entry in per.items():
+            for ev in entry["evidence"]:
+                self.hit("experiment-tracking", ev["path"], ev.get("line"),
+                         f"{ev.get('detail', '')} in a callback class".strip(), project=project)
 
     def _entry(self, e, reldir: str, project: str, stack: list) -> None:
         name = e.name
@@ -1038,6 +1260,9 @@ class _Scanner:
         if ext == "ipynb":
             self._notebook(relpath, abspath, project)
             return
+        if ext == "feature":  # Gherkin scenarios run by behave (steps live beside them)
+            self.hit("tests", relpath, detail="behave feature file", project=project)
+            return
         if not reldir and lname in _ROOT_CI:
             self._ci(relpath, abspath, _ROOT_CI[lname], project)
             return
@@ -1046,6 +1271,10 @@ class _Scanner:
             return
         if lname == "dvc.yaml":
             self._dvc_yaml(relpath, abspath, project)
+            return
+        if lname in ("params.yaml", "params.yml"):
+            self.hit("run-params", relpath, detail="parameters file", project=project)
+            self._seeds_in_params(self.read(abspath, relpath), relpath, project)
             return
         by_name = _BY_NAME.get(lname)
         if by_name:
@@ -1111,7 +1340,11 @@ class _Scanner:
     def _python(self, lname, stem, reldir, relpath, abspath, project) -> None:
         test = lname.startswith("test_") or stem.endswith(("_test", "_tests")) \
             or (lname.startswith("test") and "test" in reldir.lower())
-        if test:
+        if lname == "conftest.py":  # test support: parsed as test code, but not a test file
+            self.hit("pytest-config", relpath, detail="pytest conftest (parsed, never run)",
+                     project=project)
+            test = True
+        elif test:
             self.hit("tests", relpath, project=project)
             if "integration" in lname or "e2e" in lname or "end_to_end" in lname:
                 self.hit("integration-tests", relpath, detail="integration test file",
@@ -1123,9 +1356,10 @@ class _Scanner:
                 if stem.startswith(prefixes):
                     self.hit(signal, relpath, detail="by file name", project=project)
         text = self.read(abspath, relpath)
-        if not text or not worth_parsing(text, test):
+        if not text:
             return
-        for signal, line, detail in python_signals(text, test, _Own(self, project, relpath)):
+        for signal, line, detail in python_signals(text, test, _Own(self, project, relpath),
+                                                   prefilter=True):
             self.hit(signal, relpath, line, detail, project=project)
 
     def _notebook(self, relpath: str, abspath: str, project: str) -> None:
@@ -1140,9 +1374,7 @@ class _Scanner:
             return
         own, seen = _Own(self, project, relpath), set()
         for number, source in cells:
-            if not worth_parsing(source):
-                continue
-            for signal, _line, detail in python_signals(source, False, own):
+            for signal, _line, detail in python_signals(source, False, own, prefilter=True):
                 if signal not in seen:  # the first code cell that shows it
                     seen.add(signal)
                     self.hit(signal, relpath, detail=f"code cell {number}: {detail}",
@@ -1195,8 +1427,10 @@ class _Scanner:
                         seen.add((item[0], target))
                         self.hit(item[0], relpath, _line_of(lines, raw), item[1], project=target)
 
-    def _hop(self, kind, arg, wd, relpath, lines, raw, project, seen) -> None:
-        """Follow one hop from a CI command into a target, task or script; record its signals."""
+    def _hop(self, kind, arg, wd, relpath, lines, raw, project, seen, depth=1,
+             via_before="") -> None:
+        """Follow a hop from a CI command into a target, task, job spec or script; record its
+        signals. A hop inside the hop is followed too, up to :data:`MAX_HOPS` in all."""
         base = (wd or "").strip("/")
         join = (lambda name: f"{base}/{name}" if base and base != "." else name)
         body: list = []
@@ -1224,6 +1458,12 @@ class _Scanner:
             text = self.read_rel(join(arg.lstrip("./") if arg.startswith("./") else arg))
             body = (text or "").split("\n")
             via = arg
+        elif kind == "jobspec":  # a job spec (Anyscale, Ray, SkyPilot ...): its commands
+            data = _load_yaml(self.read_rel(join(arg)) or "")
+            body = [v for k, v, _wd in ci_commands(data) if k == "run"] \
+                if isinstance(data, (dict, list)) else []
+            body = [line for text in body for line in str(text).split("\n")]
+            via = arg
         elif kind == "task":
             for n in ("pixi.toml", "pyproject.toml"):
                 text = self.read_rel(join(n)) or ""
@@ -1234,9 +1474,14 @@ class _Scanner:
                                    m.group(1).strip())]
                     via = f"{n} task {arg}"
                     break
+        via = f"{via_before} -> {via}" if via_before else via
         for line in body[:500]:
             for item in command_signals(line):
-                if item[0] != "hop" and (item[0], project) not in seen:
+                if item[0] == "hop":
+                    if depth < MAX_HOPS:
+                        self._hop(item[1], item[2], wd, relpath, lines, raw, project, seen,
+                                  depth + 1, via)
+                elif (item[0], project) not in seen:
                     seen.add((item[0], project))
                     self.hit(item[0], relpath, _line_of(lines, raw),
                              f"via {via}: {item[1]}"[:120], project=project)
@@ -1261,11 +1506,89 @@ class _Scanner:
             self.hit("api-schema", relpath, project=project)
         elif parent.endswith(("issue_template", ".gitlab/issue_templates")):
             self.hit("issue-template", relpath, project=project)
+        elif "conf" in parent.split("/") and lname.startswith(("catalog", "parameters")):
+            self._kedro(lname, relpath, abspath, project)
         else:
             text = self.search(abspath, relpath, YAML_K8S, project)
+            if text and "AWS::" in text and "Resources" in text:
+                self._cloudformation(text, relpath, project)
             if text and "steps:" in text and ("cloud-builders" in text or "entrypoint:" in text) \
                     and re.search(r"^steps:", text, re.M):
                 self._ci(relpath, abspath, "Google Cloud Build", project, text)
+
+    def _kedro(self, lname: str, relpath: str, abspath: str, project: str) -> None:
+        """A Kedro configuration file: parameters, or the data catalog (datasets and models)."""
+        text = self.read(abspath, relpath)
+        data = _load_yaml(text) if text else None
+        if not isinstance(data, dict) or not data:
+            return
+        if lname.startswith("parameters"):
+            self.hit("run-params", relpath, detail="Kedro parameters file", project=project)
+            self._seeds_in_params(text, relpath, project)
+            return
+        lines = text.split("\n")
+        for name, entry in data.items():
+            if not isinstance(entry, dict) or not isinstance(entry.get("type"), str):
+                continue
+            kind = entry["type"].lower()
+            where = str(entry.get("filepath") or entry.get("path") or "")
+            line = _line_of(lines, f"{name}:")
+            versioned = entry.get("versioned") is True
+            if "metrics" in kind:
+                signal = "run-metrics"
+            elif "model" in kind or _MODEL_NAME.search(str(name)) or _MODEL_NAME.search(where):
+                signal = "model-saved"
+            elif re.search(r"plot|matplotlib|html|reporting", f"{kind} {where}", re.I):
+                continue  # a report, not data
+            else:
+                signal = "data-versioned" if versioned else "data-loading"
+                if versioned:
+                    self.hit("data-loading", relpath, line, f"Kedro catalog: {name}"[:80],
+                             project=project)
+            self.hit(signal, relpath, line,
+                     f"Kedro catalog: {name}{' (versioned)' if versioned else ''}"[:80],
+                     project=project)
+
+    def _seeds_in_params(self, text: str | None, relpath: str, project: str) -> None:
+        """A parameters file (DVC params.yaml, Kedro parameters) that fixes a seed: the code
+        reads it (``random_state=params.seed``), which the parser cannot see as a number."""
+        data = _load_yaml(text) if text else None
+        stack, steps = [data], 0
+        while stack and steps < 10_000:
+            node, steps = stack.pop(), steps + 1
+            if isinstance(node, dict):
+                for key, val in node.items():
+                    if _SEED_KEY.fullmatch(str(key)) and isinstance(val, int) \
+                            and not isinstance(val, bool):
+                        lines = (text or "").split("\n")
+                        self.hit("seeds-set", relpath, _line_of(lines, f"{key}:"),
+                                 f"{key}: {val} in a parameters file", project=project)
+                        return
+                    stack.append(val)
+            elif isinstance(node, list):
+                stack.extend(node)
+
+    def _cloudformation(self, text: str, relpath: str, project: str) -> None:
+        """A CloudFormation/SAM template: CodePipeline, traffic shifting, alarms, SageMaker."""
+        data = _load_yaml(text, tags=True)
+        resources = data.get("Resources") if isinstance(data, dict) else None
+        if not isinstance(resources, dict):
+            return
+        lines = text.split("\n")
+        found = False
+        for name, res in resources.items():
+            if not isinstance(res, dict) or not isinstance(res.get("Type"), str):
+                continue
+            kind, props = res["Type"], res.get("Properties")
+            props = props if isinstance(props, dict) else {}
+            if not kind.startswith(("AWS::", "Custom::")):
+                continue
+            found = True
+            line = _line_of(lines, f"{name}:")
+            for signal, detail in _cfn_signals(kind, props):
+                self.hit(signal, relpath, line, f"{name}: {detail}"[:80], project=project)
+        if found:
+            self.hit("iac", relpath, detail="CloudFormation template", project=project)
 
     def _library(self, text: str) -> None:
         """Note the root's package name when the root folder holds that package (a library)."""
@@ -1449,7 +1772,8 @@ SIGNALS = frozenset(
        "dependencies-listed", "experiment-tracking", "dockerfile", "health-check", "run-params",
        "run-metrics", "model-tests", "repro-test", "registry-alias", "api-schema", "ci-tests",
        "ci-coverage", "ci-lint", "ci-image", "ci-deploy", "ci-train", "model-packaging",
-       "ci-environments", "drift-monitor", "data-loading"}
+       "ci-environments", "drift-monitor", "data-loading", "tracker-integration",
+       "data-versioned"}
 )
 
 
@@ -1630,11 +1954,12 @@ def suggest_cell(spec: dict, found: Callable[[str], bool], outside_text: str = O
     return level, " ".join(parts), used
 
 
-def _best_project(spec, result, outside_text, signals):
+def _best_project(spec, result, outside_text, signals, found=None):
     """The project whose evidence gives the highest level (the shared layer on a tie)."""
     best = None
+    found = found or result.found
     for project in result.projects:
-        level, note, used = suggest_cell(spec, lambda s, p=project: result.found(s, p),
+        level, note, used = suggest_cell(spec, lambda s, p=project: found(s, p),
                                          outside_text, signals)
         if best is None or level > best[0]:
             best = (level, note, used, project)
@@ -1658,6 +1983,18 @@ def suggest(result: ScanResult, rubric: Rubric | str = "mle-maturity", created=N
     no_model = result.library is not None and not result.trains_models()
     for cid in rubric.cells:
         spec = mapping["cells"][cid]
+        if no_model and rubric.cells[cid].item == "data":
+            level, note, used, project = _best_project(
+                spec, result, outside_text, mapping["signals"],
+                lambda s, p: s not in _LIBRARY_DATA_NOISE and result.found(s, p))
+            answers[cid] = level
+            notes[cid] = (f"Suggested by a scan of the repository: level {level}. {note} The "
+                          f"folder is the library {result.library!r} without a model of its "
+                          f"own: its README and the data its examples load do not count here.")
+            items = [ev for name in used for ev in result.evidence(name, project)]
+            if items:
+                evidence[cid] = items
+            continue
         if no_model and rubric.cells[cid].item == "model":
             answers[cid] = 0
             notes[cid] = (f"Suggested by a scan of the repository: level 0. The folder is the "
