@@ -53,8 +53,10 @@ book: $(STAMP)
 	$(BIN)/jupyter-book build . $(JB_FLAGS)
 	@echo "Open _build/html/index.html"
 
+# The unit tests run on every core (pytest-xdist) while one of the workers builds the book.
+JOBS ?= auto
 test: $(STAMP)
-	$(BIN)/pytest
+	$(BIN)/pytest -n $(JOBS) --dist loadgroup
 
 lab: $(STAMP)
 	$(BIN)/jupyter lab README.md

@@ -45,10 +45,13 @@ def pytest_sessionstart(session):
 
 
 def pytest_sessionfinish(session, exitstatus):
-    book = getattr(session.config, "_mle_book", None)
-    if book is not None and book[0].poll() is None:  # the run ended before it needed the book
-        book[0].terminate()
-        book[0].wait()
+    proc = getattr(session.config, "_mle_book", None)
+    if proc is not None and proc.poll() is None:
+        if _worker_id(session.config) and exitstatus == 0 and not session.shouldstop:
+            proc.wait()  # another worker may still need the book this worker is building
+        else:  # the run ended (or failed) before it needed the book
+            proc.terminate()
+            proc.wait()
     before = getattr(session.config, "_mle_git_before", None)
     if before is None or os.environ.get("MLE_ALLOW_DIRTY"):
         return
@@ -80,7 +83,21 @@ def scorecard_fixtures() -> dict:
 # --- the book -------------------------------------------------------------------------------
 # The book build executes every notebook (notebooks/, solutions/, executable book pages) once
 # per run: it is the notebook test. It starts in the background as soon as collection shows a
-# test that needs it, so it overlaps the unit tests on a second core.
+# test that needs it, so it overlaps the unit tests. Under pytest-xdist (make test) the first
+# worker to get there starts it; every worker waits for the same build through files in a
+# folder named after the run.
+
+
+def _worker_id(config) -> str | None:
+    return getattr(config, "workerinput", {}).get("workerid")
+
+
+def _book_state(config) -> Path:
+    import tempfile
+
+    run = getattr(config, "workerinput", {}).get("testrunuid") or f"pid{os.getpid()}"
+    return Path(tempfile.gettempdir()) / f"mlecourse-book-{run}"
+
 
 def _book_command() -> list[str]:
     jb = Path(sys.executable).parent / "jupyter-book"
@@ -88,17 +105,30 @@ def _book_command() -> list[str]:
 
 
 def _start_book_build(config) -> None:
-    if getattr(config, "_mle_book", None) is not None:
+    if getattr(config, "_mle_book_started", False):
+        return
+    config._mle_book_started = True
+    state = _book_state(config)
+    state.mkdir(exist_ok=True)
+    try:  # exactly one process of the run builds the book
+        os.close(os.open(state / "owner", os.O_CREAT | os.O_EXCL | os.O_WRONLY))
+    except FileExistsError:
         return
     from mlecourse.book import invalidate_stale_cache
 
     invalidate_stale_cache(ROOT)  # the cache is keyed on code cells; also key it on the package
-    import tempfile
-
-    log = tempfile.TemporaryFile(mode="w+", encoding="utf-8")
+    log = open(state / "log", "w", encoding="utf-8")
     proc = subprocess.Popen(_book_command(), cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
                             text=True)
-    config._mle_book = (proc, log)
+    config._mle_book = proc
+
+    def record_exit():
+        code = proc.wait()
+        log.close()
+        (state / "returncode.tmp").write_text(str(code))
+        (state / "returncode.tmp").replace(state / "returncode")  # appears complete or not at all
+
+    threading.Thread(target=record_exit, daemon=True).start()
 
 
 def pytest_collection_modifyitems(session, config, items):
@@ -115,12 +145,15 @@ def pytest_collection_finish(session):
 @pytest.fixture(scope="session")
 def built_book(pytestconfig) -> Path:
     """The book built as ``make book`` does (warnings are errors): its ``_build/html``."""
+    import time
+
     _start_book_build(pytestconfig)
-    proc, log = pytestconfig._mle_book
-    returncode = proc.wait()
-    log.seek(0)
-    text = log.read()
+    done = _book_state(pytestconfig) / "returncode"
+    while not done.exists():
+        time.sleep(0.5)
+    returncode = int(done.read_text())
     if returncode != 0:
+        text = (done.parent / "log").read_text(encoding="utf-8", errors="replace")
         tail = "\n".join(line for line in text.splitlines()
                          if "WARNING" in line or "ERROR" in line or "rror" in line)
         pytest.fail(f"the book build failed (exit {returncode}):\n{tail or text[-4000:]}")

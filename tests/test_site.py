@@ -6,7 +6,8 @@ import pytest
 
 from test_book import PARTS
 
-pytestmark = [pytest.mark.browser, pytest.mark.slow]
+# One worker runs the whole module under pytest-xdist, so the page sweep below happens once.
+pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.xdist_group("site")]
 
 
 def test_landing_page_shows_the_parts_offline(built_book, serve, offline_page):
