@@ -114,6 +114,11 @@ def _start_book_build(config) -> None:
         os.close(os.open(state / "owner", os.O_CREAT | os.O_EXCL | os.O_WRONLY))
     except FileExistsError:
         return
+    import time
+
+    for old in state.parent.glob("mlecourse-book-*"):  # earlier runs' folders (a few KB each)
+        if time.time() - old.stat().st_mtime > 86_400:
+            shutil.rmtree(old, ignore_errors=True)
     from mlecourse.book import invalidate_stale_cache
 
     invalidate_stale_cache(ROOT)  # the cache is keyed on code cells; also key it on the package
