@@ -48,9 +48,9 @@ $(STAMP): requirements.txt pyproject.toml
 	@touch $(STAMP)
 
 book: $(STAMP)
-	@# The execution cache is keyed on code cells; this also keys it on the package and lock.
-	$(PYTHON) -m mlecourse.book .
-	$(BIN)/jupyter-book build . $(JB_FLAGS)
+	@# The execution cache is keyed on code cells; this also keys it on the package and lock,
+	@# and builds only when a file changed since the last successful build.
+	$(PYTHON) -m mlecourse.book build . $(JB_FLAGS)
 	@echo "Open _build/html/index.html"
 
 # The unit tests run on every core (pytest-xdist) while one of the workers builds the book.

@@ -100,8 +100,8 @@ def _book_state(config) -> Path:
 
 
 def _book_command() -> list[str]:
-    jb = Path(sys.executable).parent / "jupyter-book"
-    return [str(jb), "build", str(ROOT), "-W", "-n", "--keep-going"]
+    """``make book``'s command: invalidates a stale execution cache, builds if anything changed."""
+    return [sys.executable, "-m", "mlecourse.book", "build", str(ROOT), "-W", "-n", "--keep-going"]
 
 
 def _start_book_build(config) -> None:
@@ -119,9 +119,6 @@ def _start_book_build(config) -> None:
     for old in state.parent.glob("mlecourse-book-*"):  # earlier runs' folders (a few KB each)
         if time.time() - old.stat().st_mtime > 86_400:
             shutil.rmtree(old, ignore_errors=True)
-    from mlecourse.book import invalidate_stale_cache
-
-    invalidate_stale_cache(ROOT)  # the cache is keyed on code cells; also key it on the package
     log = open(state / "log", "w", encoding="utf-8")
     proc = subprocess.Popen(_book_command(), cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
                             text=True)

@@ -46,3 +46,72 @@ def test_bytecode_caches_do_not_count(tmp_path):
     (tmp_path / "src" / "mlecourse" / "__pycache__").mkdir()
     (tmp_path / "src" / "mlecourse" / "__pycache__" / "drift.cpython-311.pyc").write_bytes(b"x")
     assert source_fingerprint(tmp_path) == before
+
+
+# --- make book builds only when a file changed (mlecourse.book.build) ---------------------------
+
+class _Runs:
+    """Stands in for subprocess.run: records each jupyter-book call, "builds" the site."""
+
+    def __init__(self, root, returncode=0):
+        self.root, self.returncode, self.calls = root, returncode, []
+
+    def __call__(self, argv, cwd):
+        import subprocess
+
+        self.calls.append(argv)
+        (self.root / "_build" / "html").mkdir(parents=True, exist_ok=True)
+        return subprocess.CompletedProcess(argv, self.returncode)
+
+
+def test_an_unchanged_tree_is_not_built_again(tmp_path, capsys):
+    from mlecourse.book import build
+
+    _course(tmp_path)
+    (tmp_path / "book").mkdir()
+    (tmp_path / "book" / "intro.md").write_text("# Intro\n")
+    runs = _Runs(tmp_path)
+    assert build(tmp_path, ["-W"], run=runs) == 0 and len(runs.calls) == 1
+    assert runs.calls[0][-3:] == ["build", str(tmp_path.resolve()), "-W"]
+    assert build(tmp_path, ["-W"], run=runs) == 0 and len(runs.calls) == 1
+    assert "up to date" in capsys.readouterr().out
+    # other options, a changed page, a new file, a changed package: each builds again
+    build(tmp_path, ["-W", "-n"], run=runs)
+    (tmp_path / "book" / "intro.md").write_text("# Introduction\n")
+    build(tmp_path, ["-W", "-n"], run=runs)
+    (tmp_path / "book" / "new.md").write_text("# New\n")
+    build(tmp_path, ["-W", "-n"], run=runs)
+    (tmp_path / "src" / "mlecourse" / "drift.py").write_text("THRESHOLD = 0.3\n")
+    build(tmp_path, ["-W", "-n"], run=runs)
+    assert len(runs.calls) == 5
+    # outputs and caches are not inputs: writing them changes nothing
+    (tmp_path / "_build" / "html" / "page.html").write_text("<p>built</p>")
+    (tmp_path / "src" / "mlecourse" / "__pycache__").mkdir()
+    (tmp_path / "src" / "mlecourse" / "__pycache__" / "drift.pyc").write_bytes(b"x")
+    build(tmp_path, ["-W", "-n"], run=runs)
+    assert len(runs.calls) == 5
+
+
+def test_a_failed_build_is_tried_again_next_time(tmp_path):
+    from mlecourse.book import BUILT_STAMP, build
+
+    _course(tmp_path)
+    failing = _Runs(tmp_path, returncode=1)
+    assert build(tmp_path, [], run=failing) == 1
+    assert not (tmp_path / BUILT_STAMP).exists()
+    assert build(tmp_path, [], run=failing) == 1 and len(failing.calls) == 2
+
+
+def test_the_build_command_runs_jupyter_book_without_the_slow_iri_grammar(tmp_path):
+    """The wrapper really starts jupyter-book (its --help), with rfc3987_syntax hidden."""
+    import subprocess
+    import sys
+
+    from mlecourse.book import _JUPYTER_BOOK
+
+    code = _JUPYTER_BOOK.replace("main()", "print('rfc3987_syntax' in sys.modules and "
+                                 "sys.modules['rfc3987_syntax'] is None); main()")
+    done = subprocess.run([sys.executable, "-c", code, "build", "--help"], capture_output=True,
+                          text=True, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("True") and "Convert your book" in done.stdout

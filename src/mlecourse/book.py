@@ -6,12 +6,19 @@ also keyed on the package and the lock: :func:`invalidate_stale_cache` empties i
 changed since the cache was filled. ``make book`` and the test suite call it before building.
 
 ``python -m mlecourse.book [ROOT]`` does the same from the command line.
+
+``python -m mlecourse.book build [ROOT] [JUPYTER-BOOK OPTIONS]`` (``make book``, the test suite)
+also builds the site, and only when something the site is made from changed since the last
+successful build with the same options (:func:`site_fingerprint`): like ``make``, an unchanged
+tree costs a hash of its files, not a Sphinx start-up.
 """
 
 from __future__ import annotations
 
 import hashlib
+import os
 import shutil
+import subprocess
 import sys
 from pathlib import Path
 
@@ -55,8 +62,59 @@ def invalidate_stale_cache(root, cache: str = "_build/.jupyter_cache",
     return stale
 
 
+#: The stamp of the last successful build, inside the built site (``make clean`` removes it).
+BUILT_STAMP = "_build/html/.mlecourse-built.sha256"
+# Folders that are not site input: outputs, environments, version control.
+_NOT_INPUT = {"_build", ".git", ".venv", "venv", "node_modules", "__pycache__", ".ipynb_checkpoints",
+              ".pytest_cache", "nbgrader-course"}
+
+# Run jupyter-book without jsonschema's optional IRI checker (``rfc3987_syntax`` builds a
+# grammar for over a second at import; the book's configuration schema checks no format).
+_JUPYTER_BOOK = ("import sys; sys.modules['rfc3987_syntax'] = None; "
+                 "from jupyter_book.cli.main import main; sys.argv[0] = 'jupyter-book'; main()")
+
+
+def site_fingerprint(root, options=()) -> str:
+    """SHA-256 over every file the site could be made from (the whole tree but outputs,
+    environments and version control), the build options and the Python version."""
+    root = Path(root)
+    digest = hashlib.sha256(" ".join([sys.version, *options]).encode() + b"\0")
+    for folder, dirs, files in os.walk(root):
+        dirs[:] = sorted(d for d in dirs if d not in _NOT_INPUT)
+        for name in sorted(files):
+            path = Path(folder) / name
+            digest.update(path.relative_to(root).as_posix().encode() + b"\0")
+            digest.update(path.read_bytes() + b"\0")
+    return digest.hexdigest()
+
+
+def build(root, options=(), *, run=subprocess.run) -> int:
+    """Build the site in ``root`` with jupyter-book ``options`` unless nothing changed since the
+    last successful build; return jupyter-book's exit status (0 when skipped)."""
+    root = Path(root).resolve()
+    if invalidate_stale_cache(root):
+        print("The course package or the lock changed: every page will be executed again.")
+    stamp = root / BUILT_STAMP
+    current = site_fingerprint(root, options)
+    if stamp.exists() and stamp.read_text().strip() == current:
+        print(f"The site in {root / '_build' / 'html'} is up to date: nothing changed since its "
+              "last build.")
+        return 0
+    stamp.unlink(missing_ok=True)  # a failed or interrupted build leaves no stamp
+    # cwd matters: the execution cache path in _config.yml is relative to it.
+    code = run([sys.executable, "-c", _JUPYTER_BOOK, "build", str(root), *options],
+               cwd=root).returncode
+    if code == 0 and stamp.parent.is_dir():
+        stamp.write_text(current + "\n")
+    return code
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["build"]:
+        rest = argv[1:]
+        root = rest.pop(0) if rest and not rest[0].startswith("-") else "."
+        return build(root, rest)
     root = Path(argv[0]) if argv else Path.cwd()
     if invalidate_stale_cache(root):
         print("The course package or the lock changed: every page will be executed again.")
