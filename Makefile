@@ -56,7 +56,7 @@ book: $(STAMP)
 # The unit tests run on every core (pytest-xdist) while one of the workers builds the book.
 JOBS ?= auto
 test: $(STAMP)
-	$(BIN)/pytest -n $(JOBS) --dist loadgroup
+	$(BIN)/pytest -n $(JOBS)
 
 lab: $(STAMP)
 	$(BIN)/jupyter lab README.md
