@@ -235,13 +235,13 @@ def register_version(model, sample: pd.DataFrame, *, name: str = MODEL_NAME,
     from mlflow import MlflowClient
     from mlflow.models import infer_signature
 
-    from mlecourse.principles.versioning import sklearn_pip_requirements
+    from mlecourse.principles.versioning import no_distribution_index, sklearn_pip_requirements
 
     client = MlflowClient()
     if not client.search_registered_models(filter_string=f"name='{name}'"):
         client.create_registered_model(name)
     inputs = to_frame(sample.head(5))
-    with mlflow.start_run(run_name=f"{name} candidate") as run:
+    with mlflow.start_run(run_name=f"{name} candidate") as run, no_distribution_index():
         if tags:
             mlflow.set_tags(dict(tags))
         info = mlflow.sklearn.log_model(
