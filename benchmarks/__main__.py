@@ -24,9 +24,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOK_BUDGET = 10.0
 # The issue-22 target is 10 s each; the hands-on notebooks of part 3 were specified at 15 s
-# and cost-and-scale at 30 s.
+# and cost-and-scale at 30 s. cost-hot-spot is back at 10 s (6.4 s at load 2.9); the others
+# still spend 3-5 s importing MLflow, scikit-learn and matplotlib, or run DVC's stages in
+# fresh Pythons.
 NOTEBOOK_BUDGETS = {"cost-and-scale.ipynb": 30.0, **{f"{name}.ipynb": 15.0 for name in (
-    "reproducibility", "deployment", "monitoring", "ways-of-working", "cost-hot-spot")}}
+    "reproducibility", "deployment", "monitoring", "ways-of-working")}}
 CLEAN_BUILD_BUDGET = 120.0
 REBUILD_BUDGET = 2.0
 

@@ -253,6 +253,17 @@ def test_real_server_serves_and_frees_its_port(models, applications):
     assert port_is_free(server.port)
 
 
+def test_the_listener_is_tcp_so_responses_are_not_held_back(models):
+    # asyncio sets TCP_NODELAY only on sockets whose proto says TCP; with proto 0 each
+    # response waited for the client's delayed ACK (about 40 ms a request on Linux).
+    import socket
+
+    app = create_app(_memory_loader(models, {"champion": "1"}))
+    with serve_in_thread(app) as server:
+        (listener,) = [s for srv in server.server.servers for s in srv.sockets]
+        assert listener.proto == socket.IPPROTO_TCP
+
+
 def test_server_is_stopped_after_an_exception(models):
     app = create_app(_memory_loader(models, {"champion": "1"}))
     seen = {}

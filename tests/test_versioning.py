@@ -26,6 +26,7 @@ from mlecourse.principles.versioning import (
     is_silent_change,
     make_manifest,
     mlflow_offline,
+    no_distribution_index,
     read_snapshot,
     sklearn_pip_requirements,
     write_snapshot,
@@ -358,6 +359,18 @@ def test_mlflow_offline_switches_telemetry_off_outside_pytest_too(tmp_path):
     out = subprocess.run([sys.executable, "-c", TELEMETRY_PROBE, str(tmp_path)], env=env,
                          capture_output=True, text=True, check=True, cwd=tmp_path).stdout
     assert out.split() == ["False", "True", "True"]
+
+
+def test_no_distribution_index_skips_the_index_but_not_the_version_check(monkeypatch):
+    from mlflow.utils import requirements_utils as ru
+
+    monkeypatch.setattr(ru, "_MODULES_TO_PACKAGES", None)   # as in a fresh process
+    with no_distribution_index():
+        assert ru._MODULES_TO_PACKAGES == {}                 # the index was not built
+        assert ru._check_requirement_satisfied(sklearn_pip_requirements()[0]) is None
+        mismatch = ru._check_requirement_satisfied("numpy==0.0.1")
+        assert mismatch is not None and mismatch.installed_version == np.__version__
+    assert ru._MODULES_TO_PACKAGES is None                   # later inference builds it
 
 
 def test_mlflow_offline_restores_the_environment(registry):

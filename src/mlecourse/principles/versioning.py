@@ -76,6 +76,7 @@ __all__ = [
     "mlflow_offline",
     "offline_env",
     "quiet_mlflow",
+    "no_distribution_index",
     "sklearn_pip_requirements",
 ]
 
@@ -589,6 +590,31 @@ def mlflow_offline(directory, experiment: str = "loan-default") -> Iterator[Offl
                 os.environ.pop(k, None)
             else:
                 os.environ[k] = v
+
+
+@contextlib.contextmanager
+def no_distribution_index() -> Iterator[None]:
+    """For a ``with`` block that logs models with explicit ``pip_requirements``: MLflow still
+    checks each requirement against the installed version (by package metadata), but does not
+    first index which module every installed distribution provides (about 1 s of CPU per
+    process, and used only to infer requirements or to find a version without metadata).
+
+    Best effort (a private MLflow cache): if MLflow moved it, nothing changes. The index is
+    put back as it was at the end of the block, so later inference is unaffected.
+    """
+    try:
+        from mlflow.utils import requirements_utils as ru
+    except ImportError:  # pragma: no cover - a future MLflow
+        yield
+        return
+    if getattr(ru, "_MODULES_TO_PACKAGES", False) is not None:  # built already, or moved
+        yield
+        return
+    ru._MODULES_TO_PACKAGES = {}
+    try:
+        yield
+    finally:
+        ru._MODULES_TO_PACKAGES = None
 
 
 def sklearn_pip_requirements() -> list[str]:
