@@ -1143,3 +1143,162 @@ def test_a_seed_in_a_parameters_file_counts_but_a_test_fixture_seed_does_not(tmp
         ("params.yaml", 3, "seed: 0 in a parameters file")]
     root = write(tmp_path / "other", {"params.yaml": "train:\n  seed: null\n  C: 1\n"})
     assert not scan(root).found("seeds-set")
+
+
+# ------------------------------------------------------------------------------ round 3 patterns
+
+def test_a_config_folder_named_like_a_library_is_not_the_project_own_package(tmp_path):
+    validate = "import great_expectations as ge\n\nsuite = ge.from_pandas(df)\n"
+    root = write(tmp_path / "repo", {
+        "requirements.txt": "great_expectations\n",
+        "great_expectations/great_expectations.yml": "config_version: 3\n",  # no Python code
+        "flow.py": validate,
+    })
+    assert [e["path"] for e in scan(root).evidence("data-validation")] == ["flow.py"]
+    write(root, {"great_expectations/__init__.py": ""})  # now it is a package of its own
+    assert not scan(root).found("data-validation")
+
+
+def test_hydra_entry_points_record_run_configuration(tmp_path):
+    code = ("import hydra\n\n@hydra.main(version_base=None, config_path='conf')\n"
+            "def main(cfg):\n    train(cfg)\n")
+    result = scan(write(tmp_path / "repo", {"src/train_model.py": code,
+                                            "conf/config.yaml": "seed: 1\n"}))
+    assert result.evidence("run-params")[0]["line"] == 4
+    mention = "# use @hydra.main to record the configuration\ndef main(cfg):\n    pass\n"
+    assert not scan(write(tmp_path / "other", {"train.py": mention})).found("run-params")
+
+
+METAFLOW = """\
+from metaflow import FlowSpec, step
+
+
+class TrainFlow(FlowSpec):
+    @step
+    def start(self):
+        self.data = load()
+        self.next(self.deploy)
+
+    @step
+    def deploy(self):
+        from sagemaker.sklearn import SKLearnModel
+        model = SKLearnModel(model_data=self.path, role=ROLE, entry_point="serve.py")
+        model.deploy(instance_type="ml.c5.large", initial_instance_count=1)
+        self.next(self.end)
+
+    @step
+    def end(self):
+        pass
+"""
+
+
+def test_metaflow_artefacts_and_a_deploy_step_are_versioned_data_and_deployment(tmp_path):
+    result = scan(write(tmp_path / "repo", {"requirements.txt": "metaflow\n",
+                                            "flow.py": METAFLOW}))
+    assert result.evidence("flow-artefacts")[0]["line"] == 4
+    assert result.evidence("pipeline-deploy")[0]["detail"].startswith("model.deploy(...)")
+    a = levels(suggest(result))
+    assert a["reproducibility.data"] == 2 and a["deployment.code"] == 2
+    assert a["deployment.model"] == 2 and a["versioning.data"] < 2
+
+
+def test_a_deploy_call_outside_a_pipeline_step_and_a_flow_without_artefacts_do_not_count(
+        tmp_path):
+    code = ("from metaflow import FlowSpec, step\n\nclass F(FlowSpec):\n    @step\n"
+            "    def start(self):\n        x = 1\n        self.next(self.end)\n\n"
+            "def ship(model):\n    model.deploy(instance_type='ml.m5.large')\n")
+    result = scan(write(tmp_path / "repo", {"requirements.txt": "metaflow\n", "f.py": code}))
+    assert not result.found("flow-artefacts") and not result.found("pipeline-deploy")
+
+
+def test_a_serverless_handler_is_a_service_but_a_method_with_those_names_is_not(tmp_path):
+    handler = "import json\n\ndef lambda_handler(event, context):\n    return {'ok': 1}\n"
+    result = scan(write(tmp_path / "repo", {"api/handler.py": handler}))
+    assert result.evidence("serving-app")[0]["line"] == 3
+    a = levels(suggest(result))
+    assert a["deployment.data"] == 1 and a["monitoring.code"] == 1
+    method = "class C:\n    def on(self, event, context):\n        return 1\n"
+    assert not scan(write(tmp_path / "other", {"c.py": method})).found("serving-app")
+
+
+def test_a_dvc_file_tracking_a_model_is_model_versioning_not_data(tmp_path):
+    model = "outs:\n- md5: 0a\n  path: ../models/model.onnx\n"
+    data = "outs:\n- md5: 0b\n  path: data/raw.csv\n"
+    root = write(tmp_path / "repo", {
+        "requirements.txt": "wandb\n", "train.py": "import wandb\nwandb.init()\n",
+        "dvcfiles/trained_model.dvc": model,
+        ".dvc/config": "[core]\n    remote = s3\n['remote \"s3\"']\n    url = s3://b\n",
+    })
+    result = scan(root)
+    assert result.found("dvc-model") and not result.found("dvc-data")
+    a = levels(suggest(result))
+    assert a["versioning.model"] == 2 and a["versioning.data"] < 2
+    write(root, {"data.dvc": data})
+    assert scan(root).evidence("dvc-data")[0]["path"] == "data.dvc"
+
+
+def test_an_optional_logger_tidied_up_when_installed_is_not_tracking(tmp_path):
+    code = ("from importlib.util import find_spec\n\ndef wrap():\n"
+            "    if find_spec('wandb'):\n        import wandb\n        wandb.finish()\n")
+    guarded = "try:\n    import mlflow\nexcept ImportError:\n    mlflow = None\n"
+    root = write(tmp_path / "repo", {"src/utils.py": code, "src/opt.py": guarded})
+    assert not scan(root).found("experiment-tracking")
+    write(root, {"src/track.py": "import mlflow\nmlflow.start_run()\n"})
+    assert scan(root).found("experiment-tracking")
+
+
+DATAMODULE_TEST = """\
+import torch
+
+
+def test_mnist_datamodule(batch_size=32):
+    dm = MNISTDataModule(batch_size=batch_size)
+    x, y = next(iter(dm.train_dataloader()))
+    assert len(x) == batch_size
+    assert x.dtype == torch.float32
+
+
+def test_model_output():
+    assert net(x).shape == (1, 10)  # a model test, not a data test
+"""
+
+
+def test_datamodule_shape_and_dtype_tests_are_data_checks(tmp_path):
+    root = write(tmp_path / "repo", {
+        "tests/test_datamodules.py": DATAMODULE_TEST,
+        ".github/workflows/t.yml": "on: [pull_request]\njobs:\n  t:\n    steps:\n"
+                                   "      - run: pytest tests\n",
+    })
+    result = scan(root)
+    assert [(e["line"], e["detail"].split()[1]) for e in result.evidence("data-tests")] == [
+        (4, "test_mnist_datamodule")]
+    assert levels(suggest(result))["testing.data"] == 2
+    other = write(tmp_path / "other", {"tests/test_model.py": "def test_model_output():\n"
+                                                              "    assert net(x).shape == (1,)\n"})
+    assert not scan(other).found("data-tests")
+
+
+def test_a_demo_script_named_test_beside_the_code_is_not_a_test(tmp_path):
+    demo = "import requests\n\nprint(requests.get(URL).json())\n"
+    root = write(tmp_path / "repo", {"src/test_gantry.py": demo})
+    assert not scan(root).found("tests")
+    write(root, {"src/test_utils.py": "def test_add():\n    assert 1 + 1 == 2\n",
+                 "tests/test_demo.py": demo})  # inside a tests folder: a test file
+    assert sorted(e["path"] for e in scan(root).evidence("tests")) == [
+        "src/test_utils.py", "tests/test_demo.py"]
+
+
+def test_a_template_readme_does_not_document_a_model_or_data(tmp_path):
+    root = write(tmp_path / "tpl", {
+        "cookiecutter.json": '{"project": "x"}\n',
+        "README.md": "# Data science template\n\nCreate a project with cookiecutter.\n",
+    })
+    a = suggest(scan(root))
+    assert levels(a)["ways-of-working.code"] == 1
+    assert levels(a)["ways-of-working.model"] == 0 and levels(a)["ways-of-working.data"] == 0
+    assert "project template (cookiecutter.json)" in a["notes"]["ways-of-working.model"]
+    titled = write(tmp_path / "titled", {"README.md": "# Lightning-Hydra-Template\n\nUse it.\n"})
+    assert scan(titled).template == "README title"
+    plain = write(tmp_path / "plain", {"README.md": "# Churn model\n\nA template-free app.\n"})
+    assert scan(plain).template is None
+    assert levels(suggest(scan(plain)))["ways-of-working.model"] == 1

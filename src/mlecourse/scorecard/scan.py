@@ -133,6 +133,8 @@ _CALLS = {
     "seed_everything": "seeds-set",
     "set_stage": "registry-alias",  # ZenML model stages (staging, production)
     "suggest_baseline": "data-validation",  # SageMaker Model Monitor baseline constraints
+    "run_checkpoint": "data-validation",  # Great Expectations checkpoint run
+    "RunGreatExpectationsValidation": "data-validation",  # Prefect's GE task
 }
 #: Calls recognised by their dotted name (the end of it): suffix -> signal.
 _DOTTED_CALLS = {
@@ -165,6 +167,7 @@ _SPECIAL_KEYWORDS = (
     "target_path", "response_model", "models:/", "service", "deployment",  # bentoml/ray serve
     "threshold", "Threshold", "baseline", "champion", "production", "prod_", "current_",
     "best_model", "min_", "promot",  # gates: if <metric> < <threshold>: raise / promote
+    "hydra.main", "FlowSpec", ".deploy(", "event, context",  # see _flow_signals
 )
 
 
@@ -183,7 +186,7 @@ _CALL_KEYWORDS = _minimal_keywords(
                 for k in _DOTTED_CALLS), *_PROMOTE_CALLS, *_HEALTH,
      *_SPECIAL_KEYWORDS])
 _TEST_KEYWORDS = (".fit(", ".predict", ".train(", "eproduc", "eterminis", "same_", "integration",
-                  "e2e")
+                  "e2e", ".shape", ".dtype", ".columns", "len(")
 
 
 def worth_parsing(text: str, test: bool = False) -> bool:
@@ -278,6 +281,7 @@ def _parse_signals(source: str, test: bool) -> list:
         return []
     out, seen, pending = [], set(), []
     ranges = _integration_ranges(nodes)
+    optional = _optional_import_ranges(nodes)
 
     def inside(node) -> bool:
         line = getattr(node, "lineno", None)
@@ -286,6 +290,9 @@ def _parse_signals(source: str, test: bool) -> list:
     def add(signal, node, detail, top=None):
         if test and signal not in _TEST_OK and signal not in _TEST_ONLY:
             return
+        if optional and signal in _TRACKING and isinstance(node, (ast.Import, ast.ImportFrom)) \
+                and any(a <= node.lineno <= b for a, b in optional):
+            return  # `if find_spec("wandb"): import wandb` only tidies up an optional logger
         if ranges and signal in _TRACKING:
             if inside(node):
                 signal = "tracker-integration"
@@ -366,6 +373,11 @@ def _parse_signals(source: str, test: bool) -> list:
         elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
             if test and node.name.startswith("test") and _TEST_WORDS.search(node.name):
                 add("repro-test", node, f"test {node.name}")
+            if test and node.name.startswith("test") and _is_data_test(node):
+                add("data-tests", node, f"test {node.name} checks shapes, types or columns")
+            if not test:
+                for signal, detail in _function_signals(node):
+                    add(signal, node, detail)
             for dec in node.decorator_list:
                 dname = _dotted(dec)
                 if test and dname in ("pytest.mark.integration", "pytest.mark.e2e"):
@@ -381,6 +393,10 @@ def _parse_signals(source: str, test: bool) -> list:
             for dec in node.decorator_list:
                 if _dotted(dec) in ("bentoml.service", "serve.deployment"):
                     add("serving-app", dec, _dotted(dec))
+            if not test and any(_dotted(b).rsplit(".", 1)[-1] == "FlowSpec" for b in node.bases) \
+                    and _flow_artefacts(node):
+                add("flow-artefacts", node, f"Metaflow flow {node.name} keeps self.* artefacts "
+                                            "of every run")
     tracking_outside = any(sig in _TRACKING for sig, *_ in out)
     for signal, node, detail, top in pending:  # a module-level tracker import
         sig = signal if tracking_outside else "tracker-integration"
@@ -390,7 +406,91 @@ def _parse_signals(source: str, test: bool) -> list:
     return out
 
 
-_TEST_ONLY = frozenset({"model-tests", "repro-test", "integration-tests"})
+_TEST_ONLY = frozenset({"model-tests", "repro-test", "integration-tests", "data-tests"})
+_STEP_DECORATORS = frozenset({"step", "task", "flow", "pipeline"})  # Metaflow, ZenML, Prefect...
+_DATA_TEST_NAME = re.compile(r"data|schema|column|feature|loader|batch|split|input", re.I)
+_DATA_TEST_ATTRS = frozenset({"shape", "dtype", "dtypes", "columns", "isna", "isnull", "notna",
+                              "notnull", "nunique", "between"})
+
+
+def _optional_import_ranges(nodes: list) -> list:
+    """Line ranges where an import is optional: ``if find_spec(...)``/``if _WANDB_AVAILABLE``
+    bodies and ``try: import x / except ImportError`` blocks."""
+    out = []
+    for node in nodes:
+        if isinstance(node, ast.If):
+            names = {_dotted(n.func).rsplit(".", 1)[-1] for n in ast.walk(node.test)
+                     if isinstance(n, ast.Call)} | {n.id for n in ast.walk(node.test)
+                                                    if isinstance(n, ast.Name)}
+            if any(n == "find_spec" or n.lower().endswith("_available") for n in names):
+                out.append((node.lineno, getattr(node, "end_lineno", node.lineno)))
+        elif isinstance(node, ast.Try) and any(
+                _dotted(h.type).rsplit(".", 1)[-1] in ("ImportError", "ModuleNotFoundError")
+                for h in node.handlers if h.type is not None):
+            out.append((node.lineno, node.body[-1].end_lineno or node.lineno))
+    return out
+
+
+def _is_data_test(node) -> bool:
+    """A test named for data whose assertions look at shapes, dtypes, columns or lengths."""
+    if not _DATA_TEST_NAME.search(node.name):
+        return False
+    for sub in ast.walk(node):
+        if isinstance(sub, ast.Assert):
+            for part in ast.walk(sub.test):
+                if isinstance(part, ast.Attribute) and part.attr in _DATA_TEST_ATTRS:
+                    return True
+                if isinstance(part, ast.Call) and _dotted(part.func) == "len":
+                    return True
+    return False
+
+
+def _function_signals(node) -> list:
+    """Signals a function shows by its decorators and signature (``[(signal, detail)]``)."""
+    out = []
+    decorators = [_dotted(d) for d in node.decorator_list]
+    if "hydra.main" in decorators:
+        out.append(("run-params", "@hydra.main: Hydra writes each run's configuration"))
+    if any(d.rsplit(".", 1)[-1] in _STEP_DECORATORS for d in decorators):
+        for sub in ast.walk(node):
+            if isinstance(sub, ast.Call) and isinstance(sub.func, ast.Attribute) \
+                    and sub.func.attr == "deploy" and (sub.args or sub.keywords):
+                out.append(("pipeline-deploy", f"{_dotted(sub.func)}(...) in pipeline step "
+                                               f"{node.name}"))
+                break
+    args = [a.arg for a in node.args.args]
+    if args == ["event", "context"] and node.col_offset == 0:
+        out.append(("serving-app", f"serverless function handler {node.name}(event, context)"))
+    return out
+
+
+def _flow_artefacts(node: ast.ClassDef) -> bool:
+    """A Metaflow step (``@step`` method) that stores ``self.x = ...`` (a versioned artefact)."""
+    for item in node.body:
+        if isinstance(item, ast.FunctionDef) \
+                and any(_dotted(d).rsplit(".", 1)[-1] == "step" for d in item.decorator_list):
+            for sub in ast.walk(item):
+                if isinstance(sub, ast.Assign) and any(
+                        isinstance(t, ast.Attribute) and isinstance(t.value, ast.Name)
+                        and t.value.id == "self" for t in sub.targets):
+                    return True
+    return False
+
+
+def has_test_functions(source: str) -> bool:
+    """Does ``source`` define tests (``def test*``, ``class Test*``, a TestCase)?"""
+    try:
+        tree = ast.parse(source)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return False
+    for node in tree.body:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) \
+                and node.name.startswith("test"):
+            return True
+        if isinstance(node, ast.ClassDef) and (node.name.startswith("Test") or any(
+                _dotted(b).endswith("TestCase") for b in node.bases)):
+            return True
+    return False
 
 
 _METRIC_WORDS = re.compile(r"auc|accuracy|f1|score|loss|rmse|mae|mse|r2|precision|recall|"
@@ -815,6 +915,8 @@ class ScanResult:
     projects: list = field(default_factory=list)
     excluded: list = field(default_factory=list)  #: submodules and nested repositories skipped
     library: str | None = None  #: the package the root folder publishes, if it is one
+    #: what shows the repository is a project template (cookiecutter.json, ...), if it is one
+    template: str | None = None
     #: top-level folders (``""`` for root files) where a training signal was seen
     training_places: set = field(default_factory=set)
 
@@ -857,7 +959,9 @@ DEMO_FOLDERS = frozenset({"examples", "example", "notebooks", "docs", "doc", "tu
                           "test", "scripts"})
 #: In a library without a model, these do not show data of its own (README: the library;
 #: data loading and preparation: its examples).
-_LIBRARY_DATA_NOISE = frozenset({"readme", "data-loading", "data-prep"})
+_LIBRARY_DATA_NOISE = frozenset({"readme", "data-loading", "data-prep", "data-tests"})
+_TEMPLATE_FILES = frozenset({"cookiecutter.json", "copier.yml", "copier.yaml"})
+_TEMPLATE_WORD = re.compile(r"(?:^|[^a-z])template(?:$|[^a-z])")
 
 
 def _safe_name(text: str) -> str:
@@ -882,6 +986,23 @@ def _is_file(path: str) -> bool:
         return stat.S_ISREG(os.lstat(path).st_mode)
     except OSError:
         return False
+
+
+def _holds_python(path: str, limit: int = 200) -> bool:
+    """Is ``path`` a folder with Python code directly inside (a package, not a config folder
+    such as Great Expectations' ``great_expectations/``)? Looks at ``limit`` entries at most."""
+    if _is_file(os.path.join(path, "__init__.py")):
+        return True
+    try:
+        with os.scandir(path) as it:
+            for i, e in enumerate(it):
+                if i >= limit:
+                    break
+                if e.name.endswith(".py") and e.is_file(follow_symlinks=False):
+                    return True
+    except OSError:
+        pass
+    return False
 
 
 def _exists(path: str) -> bool:
@@ -924,6 +1045,17 @@ def _load_yaml(text: str, tags: bool = False):
 #: (``model_input_table`` is data).
 _MODEL_NAME = re.compile(r"(?:model|regressor|classifier|estimator)s?$|(?:^|/)(?:\d+_)?models/",
                          re.I)
+_MODEL_EXTS = (".onnx", ".pt", ".pth", ".ckpt", ".safetensors", ".joblib", ".mlmodel", ".keras")
+
+
+def _is_model_path(path: str) -> bool:
+    """A path that names a model file or a models/ folder (``models/model.onnx``)."""
+    low = path.lower().replace("\\", "/").rstrip("/")
+    stem = low.rsplit("/", 1)[-1].split(".", 1)[0]
+    return low.endswith(_MODEL_EXTS) or "models" in low.split("/") \
+        or bool(_MODEL_NAME.search(stem))
+
+
 _SEED_KEY = re.compile(r"(?:random_)?seed|random_state|rng_seed", re.I)
 _SHIFTING = re.compile(r"canary|linear|blue_?green", re.I)
 
@@ -1046,8 +1178,8 @@ class _Scanner:
         key = (project, name)
         if key not in self._own:
             base = os.path.join(self.root, project) if project else self.root
-            self._own[key] = _is_dir(os.path.join(base, name)) \
-                or _is_dir(os.path.join(base, "src", name)) or _is_file(
+            self._own[key] = _holds_python(os.path.join(base, name)) \
+                or _holds_python(os.path.join(base, "src", name)) or _is_file(
                     os.path.join(base, name + ".py"))
         return self._own[key]
 
@@ -1237,6 +1369,8 @@ class _Scanner:
         if lname in SKIP_DIRS or lname.endswith(".egg-info"):
             self.stats["skipped_folders"] += 1
             return False
+        if "{{" in name and not reldir and self.result.template is None:
+            self.result.template = f"template folder {name}"
         if lname in ("docs", "doc") and reldir == project:
             self.hit("docs", relpath, detail="documentation folder", project=project)
         elif ("integration" in lname or lname in ("e2e", "end_to_end")) \
@@ -1288,7 +1422,7 @@ class _Scanner:
             self._yaml(lname, reldir, relpath, abspath, project)
             return
         if ext == "dvc":
-            self.hit("dvc-data", relpath, detail="data tracked by DVC", project=project)
+            self._dvc_file(abspath, relpath, project)
             return
         if ext == "tf":
             self.hit("iac", relpath, detail="Terraform", project=project)
@@ -1326,8 +1460,14 @@ class _Scanner:
                     self.hit(signal, relpath, project=project)
                     break
             return
+        if not reldir and lname in _TEMPLATE_FILES:
+            self.result.template = name
         if stem == "readme" and reldir == project:
             text = self.read(abspath, relpath) or ""
+            if not reldir and self.result.template is None:
+                title = next((ln for ln in text.split("\n") if ln.startswith("# ")), "")
+                if _TEMPLATE_WORD.search(title.lower()):
+                    self.result.template = "README title"
             body = [ln for ln in text.split("\n") if ln.strip()
                     and not ln.lstrip().startswith(("#", "[![", "![", "===", "---", "<"))]
             if body:  # a title alone does not explain how to run anything
@@ -1340,6 +1480,11 @@ class _Scanner:
     def _python(self, lname, stem, reldir, relpath, abspath, project) -> None:
         test = lname.startswith("test_") or stem.endswith(("_test", "_tests")) \
             or (lname.startswith("test") and "test" in reldir.lower())
+        text = None
+        if test and "test" not in reldir.lower():
+            # a demo script named test_*.py beside the code, with no test in it, is not a test
+            text = self.read(abspath, relpath)
+            test = bool(text) and has_test_functions(text)
         if lname == "conftest.py":  # test support: parsed as test code, but not a test file
             self.hit("pytest-config", relpath, detail="pytest conftest (parsed, never run)",
                      project=project)
@@ -1355,7 +1500,8 @@ class _Scanner:
             for prefixes, signal in _STEM_SIGNALS:
                 if stem.startswith(prefixes):
                     self.hit(signal, relpath, detail="by file name", project=project)
-        text = self.read(abspath, relpath)
+        if text is None:
+            text = self.read(abspath, relpath)
         if not text:
             return
         for signal, line, detail in python_signals(text, test, _Own(self, project, relpath),
@@ -1625,6 +1771,20 @@ class _Scanner:
             self.hit("model-registry", relpath, detail="DVC model registry artifacts",
                      project=project)
 
+    def _dvc_file(self, abspath: str, relpath: str, project: str) -> None:
+        """A ``*.dvc`` file: a model it tracks is model versioning, anything else data."""
+        text = self.read(abspath, relpath)
+        data = _load_yaml(text) if text else None
+        outs = data.get("outs") if isinstance(data, dict) else None
+        paths = [o.get("path") for o in outs if isinstance(o, dict)] \
+            if isinstance(outs, list) else []
+        models = [p for p in paths if isinstance(p, str) and _is_model_path(p)]
+        if models and len(models) == len(paths):
+            self.hit("dvc-model", relpath, detail=f"model tracked by DVC: {models[0][:80]}",
+                     project=project)
+        else:
+            self.hit("dvc-data", relpath, detail="data tracked by DVC", project=project)
+
     def _dockerfile(self, abspath: str, relpath: str, project: str) -> None:
         text = self.search(abspath, relpath, DOCKER, project)
         base = None
@@ -1773,7 +1933,7 @@ SIGNALS = frozenset(
        "run-metrics", "model-tests", "repro-test", "registry-alias", "api-schema", "ci-tests",
        "ci-coverage", "ci-lint", "ci-image", "ci-deploy", "ci-train", "model-packaging",
        "ci-environments", "drift-monitor", "data-loading", "tracker-integration",
-       "data-versioned"}
+       "data-versioned", "data-tests", "flow-artefacts", "pipeline-deploy", "dvc-model"}
 )
 
 
@@ -1966,6 +2126,9 @@ def _best_project(spec, result, outside_text, signals, found=None):
     return best
 
 
+_TEMPLATE_CELLS = frozenset({"ways-of-working.model", "ways-of-working.data"})
+
+
 def suggest(result: ScanResult, rubric: Rubric | str = "mle-maturity", created=None) -> dict:
     """Turn a :class:`ScanResult` into an assessment: levels, evidence, notes, all prefilled.
 
@@ -1983,14 +2146,22 @@ def suggest(result: ScanResult, rubric: Rubric | str = "mle-maturity", created=N
     no_model = result.library is not None and not result.trains_models()
     for cid in rubric.cells:
         spec = mapping["cells"][cid]
-        if no_model and rubric.cells[cid].item == "data":
+        ignored = why = None
+        if result.template and cid in _TEMPLATE_CELLS:
+            # a template's README explains the template, not a model or dataset of its own
+            ignored, why = {"readme"}, (f"The repository is a project template "
+                                        f"({result.template}): its README documents the "
+                                        f"template, not a model or data of its own.")
+        elif no_model and rubric.cells[cid].item == "data":
+            ignored, why = _LIBRARY_DATA_NOISE, (
+                f"The folder is the library {result.library!r} without a model of its own: "
+                f"its README and the data its examples load do not count here.")
+        if ignored is not None:
             level, note, used, project = _best_project(
                 spec, result, outside_text, mapping["signals"],
-                lambda s, p: s not in _LIBRARY_DATA_NOISE and result.found(s, p))
+                lambda s, p: s not in ignored and result.found(s, p))
             answers[cid] = level
-            notes[cid] = (f"Suggested by a scan of the repository: level {level}. {note} The "
-                          f"folder is the library {result.library!r} without a model of its "
-                          f"own: its README and the data its examples load do not count here.")
+            notes[cid] = f"Suggested by a scan of the repository: level {level}. {note} {why}"
             items = [ev for name in used for ev in result.evidence(name, project)]
             if items:
                 evidence[cid] = items
