@@ -102,16 +102,23 @@ def test_a_failed_build_is_tried_again_next_time(tmp_path):
     assert build(tmp_path, [], run=failing) == 1 and len(failing.calls) == 2
 
 
-def test_the_build_command_runs_jupyter_book_without_the_slow_iri_grammar(tmp_path):
-    """The wrapper really starts jupyter-book (its --help), with rfc3987_syntax hidden."""
+def test_the_build_command_runs_jupyter_book_in_parallel_without_the_slow_iri_grammar(tmp_path):
+    """The wrapper really starts jupyter-book, with rfc3987_syntax hidden and Sphinx's jobs set."""
     import subprocess
     import sys
 
-    from mlecourse.book import _JUPYTER_BOOK
-
-    code = _JUPYTER_BOOK.replace("main()", "print('rfc3987_syntax' in sys.modules and "
-                                 "sys.modules['rfc3987_syntax'] is None); main()")
-    done = subprocess.run([sys.executable, "-c", code, "build", "--help"], capture_output=True,
-                          text=True, cwd=tmp_path)
+    probe = ("import sys\n"
+             "from mlecourse.book import jupyter_book\n"
+             "try:\n"
+             "    jupyter_book(['--version'])  # the real command line, which exits\n"
+             "except SystemExit as done:\n"
+             "    assert not done.code, done.code\n"
+             "import jupyter_book.sphinx as js\n"
+             "print('hidden', sys.modules.get('rfc3987_syntax', 0) is None,\n"
+             "      'jobs', js.build_sphinx.keywords['jobs'])\n")
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                          cwd=tmp_path, env={**__import__("os").environ,
+                                             "MLECOURSE_BOOK_JOBS": "3"})
     assert done.returncode == 0, done.stderr
-    assert done.stdout.startswith("True") and "Convert your book" in done.stdout
+    assert "Jupyter Book" in done.stdout
+    assert done.stdout.splitlines()[-1].split() == ["hidden", "True", "jobs", "3"]

@@ -68,10 +68,39 @@ BUILT_STAMP = "_build/html/.mlecourse-built.sha256"
 _NOT_INPUT = {"_build", ".git", ".venv", "venv", "node_modules", "__pycache__", ".ipynb_checkpoints",
               ".pytest_cache", "nbgrader-course"}
 
-# Run jupyter-book without jsonschema's optional IRI checker (``rfc3987_syntax`` builds a
-# grammar for over a second at import; the book's configuration schema checks no format).
-_JUPYTER_BOOK = ("import sys; sys.modules['rfc3987_syntax'] = None; "
-                 "from jupyter_book.cli.main import main; sys.argv[0] = 'jupyter-book'; main()")
+#: How many processes Sphinx reads (and so executes notebooks) with; MLECOURSE_BOOK_JOBS overrides.
+JOBS_VARIABLE = "MLECOURSE_BOOK_JOBS"
+
+
+def jupyter_book(argv: list[str]) -> None:
+    """Run the ``jupyter-book`` command line with ``argv``, tuned for this course:
+
+    * jsonschema's optional IRI checker is not imported (``rfc3987_syntax`` builds a grammar for
+      over a second at import; the book's configuration schema checks no format);
+    * Sphinx reads pages in parallel, one process per core (MyST-NB then executes notebooks in
+      parallel), which jupyter-book's command line does not offer. ``sphinx_multitoc_numbering``,
+      which sphinx-external-toc always loads, does not declare itself parallel-safe; it only
+      replaces how section numbers are assigned after reading, in the main process, so it is
+      declared safe here.
+    """
+    import functools
+
+    sys.modules.setdefault("rfc3987_syntax", None)  # makes "import rfc3987_syntax" fail
+    import jupyter_book.sphinx
+    import sphinx_multitoc_numbering
+    from jupyter_book.cli.main import main as jupyter_book_main
+
+    jobs = int(os.environ.get(JOBS_VARIABLE) or os.cpu_count() or 1)
+    jupyter_book.sphinx.build_sphinx = functools.partial(jupyter_book.sphinx.build_sphinx,
+                                                         jobs=jobs)
+    original = sphinx_multitoc_numbering.setup
+
+    def setup(app):
+        original(app)
+        return {"parallel_read_safe": True, "parallel_write_safe": True}
+
+    sphinx_multitoc_numbering.setup = setup
+    jupyter_book_main(argv, prog_name="jupyter-book")
 
 
 def site_fingerprint(root, options=()) -> str:
@@ -102,8 +131,8 @@ def build(root, options=(), *, run=subprocess.run) -> int:
         return 0
     stamp.unlink(missing_ok=True)  # a failed or interrupted build leaves no stamp
     # cwd matters: the execution cache path in _config.yml is relative to it.
-    code = run([sys.executable, "-c", _JUPYTER_BOOK, "build", str(root), *options],
-               cwd=root).returncode
+    code = run([sys.executable, "-m", "mlecourse.book", "jupyter-book", "build", str(root),
+                *options], cwd=root).returncode
     if code == 0 and stamp.parent.is_dir():
         stamp.write_text(current + "\n")
     return code
@@ -111,6 +140,9 @@ def build(root, options=(), *, run=subprocess.run) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["jupyter-book"]:
+        jupyter_book(argv[1:])  # click exits with jupyter-book's status
+        return 0
     if argv[:1] == ["build"]:
         rest = argv[1:]
         root = rest.pop(0) if rest and not rest[0].startswith("-") else "."
