@@ -1302,3 +1302,63 @@ def test_a_template_readme_does_not_document_a_model_or_data(tmp_path):
     plain = write(tmp_path / "plain", {"README.md": "# Churn model\n\nA template-free app.\n"})
     assert scan(plain).template is None
     assert levels(suggest(scan(plain)))["ways-of-working.model"] == 1
+
+
+# ------------------------------------------------------------------------------ round 4
+
+AZURE_TRAIN = '''
+from azureml.core import Run
+run = Run.get_context()
+dataset = dataset.register(workspace=ws, name=name, create_new_version=True)
+run.parent.log("mse", 3.2)
+'''
+
+
+def test_the_azure_ml_sdk_tracks_registers_and_versions(tmp_path):
+    root = write(tmp_path / "aml", {"src/train_aml.py": AZURE_TRAIN,
+                                    "src/register.py": "from azureml.core import Model\n"
+                                    "Model.register(workspace=ws, model_name='m', model_path='p')\n"})
+    result = scan(root)
+    for signal in ("experiment-tracking", "run-metrics", "data-versioned", "model-registry"):
+        assert result.found(signal), signal
+    # a mention is not use: a log call on another object, register() without a model
+    other = write(tmp_path / "other", {"src/a.py": "logger.log('mse', 1)\n"
+                                       "# Run.get_context()\nform.register(name='x')\n"
+                                       "ds.register(ws, create_new_version=False)\n"})
+    for signal in ("experiment-tracking", "run-metrics", "data-versioned", "model-registry"):
+        assert not scan(other).found(signal), signal
+
+
+def test_a_script_that_cancels_the_run_when_the_new_model_is_worse_is_a_gate(tmp_path):
+    gate = ("if new_model_mse >= production_model_mse:\n"
+            "    print('worse')\n    if allow_cancel:\n        run.parent.cancel()\n")
+    assert scan(write(tmp_path / "g", {"evaluate.py": gate})).found("model-gate")
+    plain = "if new_model_mse >= production_model_mse:\n    print('worse')\n"
+    assert not scan(write(tmp_path / "p", {"evaluate.py": plain})).found("model-gate")
+
+
+def test_an_inference_schema_scoring_script_declares_its_input(tmp_path):
+    score = ("from inference_schema.schema_decorators import input_schema\n"
+             "@input_schema('data', NumpyParameterType(sample))\ndef run(data):\n"
+             "    return model.predict(data)\n")
+    result = scan(write(tmp_path / "s", {"score.py": score,
+                                         "deploy/aks.yml": "computeType: AKS\n"
+                                                           "appInsightsEnabled: True\n"}))
+    assert result.found("api-schema") and result.found("serving-app")
+    assert result.found("metrics-export")
+    off = scan(write(tmp_path / "o", {"aks.yml": "appInsightsEnabled: false\n"}))
+    assert not off.found("metrics-export")
+
+
+def test_yaml_files_are_recognised_by_content_whatever_their_name(tmp_path):
+    root = write(tmp_path / "y", {
+        "env.yml": "name: flows\nchannels: [conda-forge]\ndependencies:\n  - python=3.10\n",
+        ".pipelines/pr.yml": "trigger: none\npr: [main]\nsteps:\n"
+                             "- script: pytest --cov=src tests\n  displayName: Unit tests\n",
+        "config/model.yml": "dependencies:\n  - features\nsteps:\n  - name: train\n",
+    })
+    result = scan(root)
+    assert [e["path"] for e in result.evidence("conda-environment")] == ["env.yml"]
+    assert [e["path"] for e in result.evidence("ci-tests")] == [".pipelines/pr.yml"]
+    assert ".pipelines/pr.yml" in {e["path"] for e in result.evidence("ci")}
+    assert "config/model.yml" not in {e["path"] for e in result.evidence("ci")}
