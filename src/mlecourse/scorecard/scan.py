@@ -173,7 +173,7 @@ _SPECIAL_KEYWORDS = (
     "best_model", "min_", "promot",  # gates: if <metric> < <threshold>: raise / promote
     "hydra.main", "FlowSpec", ".deploy(", "event, context",  # see _flow_signals
     "get_context", "model_name", "model_path", "create_new_version", "input_schema",  # Azure ML
-    "enable_app_insights",
+    "enable_app_insights", "FeatureView",
 )
 
 
@@ -375,6 +375,11 @@ def _parse_signals(source: str, test: bool) -> list:
             for kw in node.keywords:
                 if kw.arg in ("random_state", "seed") and _int_const(kw.value):
                     add("seeds-set", node, f"{kw.arg}={kw.value.value}")
+                elif kw.arg == "schema" and last.endswith("FeatureView") \
+                        and isinstance(kw.value, ast.List) and any(
+                            isinstance(e, ast.Call) and _dotted(e.func).endswith("Field")
+                            for e in kw.value.elts):
+                    add("data-schema", node, f"{last}(schema=[Field(...)])")
                 elif kw.arg == "response_model":
                     add("api-schema", node, "response_model=")
                 elif kw.arg == "enable_app_insights" and isinstance(kw.value, ast.Constant) \
@@ -434,7 +439,7 @@ def _parse_signals(source: str, test: bool) -> list:
 _TEST_ONLY = frozenset({"model-tests", "repro-test", "integration-tests", "data-tests"})
 _STEP_DECORATORS = frozenset({"step", "task", "flow", "pipeline"})  # Metaflow, ZenML, Prefect...
 _DATA_TEST_NAME = re.compile(r"data|schema|column|feature|loader|batch|split|input", re.I)
-_DATA_TEST_ATTRS = frozenset({"shape", "dtype", "dtypes", "columns", "isna", "isnull", "notna",
+_DATA_TEST_ATTRS = frozenset({"shape", "dtype", "dtypes", "columns", "isna", "isnull", "notna", "isnan",
                               "notnull", "nunique", "between"})
 
 
@@ -460,13 +465,21 @@ def _is_data_test(node) -> bool:
     """A test named for data whose assertions look at shapes, dtypes, columns or lengths."""
     if not _DATA_TEST_NAME.search(node.name):
         return False
-    for sub in ast.walk(node):
-        if isinstance(sub, ast.Assert):
-            for part in ast.walk(sub.test):
-                if isinstance(part, ast.Attribute) and part.attr in _DATA_TEST_ATTRS:
-                    return True
-                if isinstance(part, ast.Call) and _dotted(part.func) == "len":
-                    return True
+    # the measured value may be computed before the assertion (n = df.shape[1]; assert n == 10)
+    measured = {t.id for sub in ast.walk(node) if isinstance(sub, ast.Assign) and _measures(sub.value)
+                for t in sub.targets if isinstance(t, ast.Name)}
+    return any(isinstance(sub, ast.Assert) and (_measures(sub.test) or any(
+        isinstance(part, ast.Name) and part.id in measured for part in ast.walk(sub.test)))
+        for sub in ast.walk(node))
+
+
+def _measures(expr) -> bool:
+    """Does ``expr`` look at a shape, dtype, columns, missing values or a length?"""
+    for part in ast.walk(expr):
+        if isinstance(part, ast.Attribute) and part.attr in _DATA_TEST_ATTRS:
+            return True
+        if isinstance(part, ast.Call) and _dotted(part.func) == "len":
+            return True
     return False
 
 
@@ -745,6 +758,9 @@ def ci_commands(data, wd: str = "") -> list:
                     out.append(("uses", val, here))
                 elif k in _SCRIPT_KEYS:
                     stack.append((val, here, True))
+                elif k == "inputs" and isinstance(val, dict):  # Azure task: AzureCLI, Bash...
+                    stack.extend((v, here, True) for sk, v in val.items()
+                                 if str(sk).lower() in ("inlinescript", "script"))
                 elif k not in ("name", "displayname", "description", "if", "on", "env",
                                "variables", "with", "inputs", "defaults"):
                     stack.append((val, here, False))
@@ -811,6 +827,24 @@ def yaml_kind(data) -> str | None:
         elif isinstance(node, list):
             stack.extend(node)
     return None
+
+
+_CONDA_PIN = re.compile(r"^(?:[\w.-]+::)?[A-Za-z0-9][\w.-]*(?:\[[^\]]*\])?\s*==?\s*\d[\w.+!*-]*"
+                        r"(?:\s*=\s*[\w.*]+)?\s*$")
+
+
+def conda_pins(data) -> tuple[int, int]:
+    """``(packages, pinned)`` of a parsed conda environment (its pip section included);
+    ``pip`` itself is not counted, ``numpy=1.18.*`` and ``azureml-sdk==1.27.*`` are pinned."""
+    deps = data.get("dependencies") if isinstance(data, dict) else None
+    if not isinstance(deps, list):
+        return 0, 0
+    entries = [d for d in deps if isinstance(d, str)]
+    for d in deps:
+        if isinstance(d, dict) and isinstance(d.get("pip"), list):
+            entries += [p for p in d["pip"] if isinstance(p, str)]
+    entries = [e.strip() for e in entries if e.strip() and e.strip() != "pip"]
+    return len(entries), sum(bool(_CONDA_PIN.match(e)) for e in entries)
 
 
 def _rules(triples: list) -> tuple:
@@ -1103,6 +1137,21 @@ def _load_yaml(text: str, tags: bool = False):
 _MODEL_NAME = re.compile(r"(?:model|regressor|classifier|estimator)s?$|(?:^|/)(?:\d+_)?models/",
                          re.I)
 _MODEL_EXTS = (".onnx", ".pt", ".pth", ".ckpt", ".safetensors", ".joblib", ".mlmodel", ".keras")
+
+
+_PICKLE_EXTS = ("pkl", "pickle", "h5")  #: a model only when its name or folder says so
+_FIXTURE_DIRS = frozenset({"tests", "test", "testing", "fixtures", "testdata", "test_data"})
+
+
+def _committed_model(relpath: str, ext: str) -> bool:
+    """A model file kept in the repository (``sample_model/lin_reg_model.joblib``), not a test
+    fixture: the model-file extensions count anywhere else, pickles only when named as a model."""
+    low = relpath.lower()
+    if _FIXTURE_DIRS & set(low.split("/")[:-1]):
+        return False
+    if low.endswith(_MODEL_EXTS):
+        return True
+    return ext in _PICKLE_EXTS and _is_model_path(low)
 
 
 def _is_model_path(path: str) -> bool:
@@ -1468,6 +1517,9 @@ class _Scanner:
             self._seeds_in_params(self.read(abspath, relpath), relpath, project)
             return
         by_name = _BY_NAME.get(lname)
+        if by_name is _CONDA:
+            self._conda(relpath, abspath, project)
+            return
         if by_name:
             for signal, detail in by_name:
                 if signal == "dockerfile" and lname != "devcontainer.json":
@@ -1493,6 +1545,10 @@ class _Scanner:
         if ext == "txt" and (lname.startswith("requirements")
                              or reldir.lower().rsplit("/", 1)[-1] == "requirements"):
             self._requirements(abspath, relpath, project)
+            return
+        if ext and _committed_model(relpath, ext):
+            self.hit("model-saved", relpath, detail="a model file kept in the repository",
+                     project=project)
             return
         rules = _PATTERNS_BY_NAME.get(lname)
         if rules is not None:
@@ -1726,10 +1782,20 @@ class _Scanner:
         """A YAML file whose name says nothing: a conda environment or an Azure Pipelines file."""
         kind = yaml_kind(_load_yaml(text))
         if kind == "conda":
-            for signal, detail in _CONDA:
-                self.hit(signal, relpath, detail=detail, project=project)
+            self._conda(relpath, abspath, project, text)
         elif kind == "azure-pipelines":
             self._ci(relpath, abspath, "Azure Pipelines", project, text)
+
+    def _conda(self, relpath: str, abspath: str, project: str, text: str | None = None) -> None:
+        """A conda environment file; pinned when all its packages but one tool carry a version."""
+        for signal, detail in _CONDA:
+            self.hit(signal, relpath, detail=detail, project=project)
+        text = self.read(abspath, relpath) if text is None else text
+        total, pinned = conda_pins(_load_yaml(text) if text else None)
+        if total >= 3 and pinned >= total - 1:
+            self.hit("pinned-requirements", relpath,
+                     detail=f"conda environment: {pinned} of {total} packages pinned",
+                     project=project)
 
     def _kedro(self, lname: str, relpath: str, abspath: str, project: str) -> None:
         """A Kedro configuration file: parameters, or the data catalog (datasets and models)."""
