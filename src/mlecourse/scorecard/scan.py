@@ -1140,6 +1140,7 @@ _MODEL_EXTS = (".onnx", ".pt", ".pth", ".ckpt", ".safetensors", ".joblib", ".mlm
 
 
 _PICKLE_EXTS = ("pkl", "pickle", "h5")  #: a model only when its name or folder says so
+_MODEL_FILE_EXTS = frozenset({e.lstrip(".") for e in _MODEL_EXTS} | set(_PICKLE_EXTS))
 _FIXTURE_DIRS = frozenset({"tests", "test", "testing", "fixtures", "testdata", "test_data"})
 
 
@@ -1546,7 +1547,7 @@ class _Scanner:
                              or reldir.lower().rsplit("/", 1)[-1] == "requirements"):
             self._requirements(abspath, relpath, project)
             return
-        if ext and _committed_model(relpath, ext):
+        if ext in _MODEL_FILE_EXTS and _committed_model(relpath, ext):
             self.hit("model-saved", relpath, detail="a model file kept in the repository",
                      project=project)
             return
