@@ -227,7 +227,8 @@ def test_signal_table_has_a_row_per_cell_for_the_book():
     first = rows[0]
     assert (first["Principle"], first["Aspect"]) == ("Versioning", "Code")
     assert first["Level 1 when"] == "git"
-    assert first["Level 2 when (and level 1)"] == "git + git-tag"
+    assert first["Level 2 when (and level 1)"] == (
+        "git + git-tag + (ci or run-params or pr-template or codeowners or pre-commit)")
     live = next(r for r in rows if (r["Principle"], r["Aspect"]) == ("Monitoring", "Model"))
     assert live["Level 2 when (and level 1)"].startswith("not in the repository")
 
@@ -284,7 +285,7 @@ def test_tested_package_with_ci(tmp_path):
     assert levels(a) == expected
     tag = evidence(a, "versioning.code", "git-tag")[0]
     assert tag["path"] == ".git/refs/tags/v0.1.0" and "1 tag(s): v0.1.0" in tag["detail"]
-    assert "Level 2: found git, git-tag." in a["notes"]["versioning.code"]
+    assert "Level 2: found git, git-tag, ci, pr-template" in a["notes"]["versioning.code"]
     assert "Level 3 needs changelog + (ci-deploy or iac); not found: ci-deploy, iac" \
         in a["notes"]["versioning.code"]
     ci = evidence(a, "testing.code", "ci-tests")[0]
@@ -546,7 +547,8 @@ def test_text_and_markdown_reports(tmp_path):
     assert rows[0].split()[:3] == ["Versioning", "Code", "3"]
     assert "1*" in next(r for r in rows if r.startswith("Monitoring") and "Model" in r)
     why = text.splitlines()[text.splitlines().index(rows[0]) + 1]
-    assert why.strip().startswith("why: Level 1: found git. Level 2: found git, git-tag.")
+    assert why.strip().startswith("why: Level 1: found git. Level 2: found git, git-tag, ci, "
+                                  "run-params.")
     md = scan_module.format_markdown(a, result)
     assert "| Principle | Aspect | Level | Evidence |" in md
     assert "| Deployment | Code | 2 |" in md
@@ -1302,3 +1304,116 @@ def test_a_template_readme_does_not_document_a_model_or_data(tmp_path):
     plain = write(tmp_path / "plain", {"README.md": "# Churn model\n\nA template-free app.\n"})
     assert scan(plain).template is None
     assert levels(suggest(scan(plain)))["ways-of-working.model"] == 1
+
+
+# ------------------------------------------------------------------------------ round 4
+
+AZURE_TRAIN = '''
+from azureml.core import Run
+run = Run.get_context()
+dataset = dataset.register(workspace=ws, name=name, create_new_version=True)
+run.parent.log("mse", 3.2)
+'''
+
+
+def test_the_azure_ml_sdk_tracks_registers_and_versions(tmp_path):
+    root = write(tmp_path / "aml", {"src/train_aml.py": AZURE_TRAIN,
+                                    "src/register.py": "from azureml.core import Model\n"
+                                    "Model.register(workspace=ws, model_name='m', model_path='p')\n"})
+    result = scan(root)
+    for signal in ("experiment-tracking", "run-metrics", "data-versioned", "model-registry"):
+        assert result.found(signal), signal
+    # a mention is not use: a log call on another object, register() without a model
+    other = write(tmp_path / "other", {"src/a.py": "logger.log('mse', 1)\n"
+                                       "# Run.get_context()\nform.register(name='x')\n"
+                                       "ds.register(ws, create_new_version=False)\n"})
+    for signal in ("experiment-tracking", "run-metrics", "data-versioned", "model-registry"):
+        assert not scan(other).found(signal), signal
+
+
+def test_a_script_that_cancels_the_run_when_the_new_model_is_worse_is_a_gate(tmp_path):
+    gate = ("if new_model_mse >= production_model_mse:\n"
+            "    print('worse')\n    if allow_cancel:\n        run.parent.cancel()\n")
+    assert scan(write(tmp_path / "g", {"evaluate.py": gate})).found("model-gate")
+    plain = "if new_model_mse >= production_model_mse:\n    print('worse')\n"
+    assert not scan(write(tmp_path / "p", {"evaluate.py": plain})).found("model-gate")
+
+
+def test_an_inference_schema_scoring_script_declares_its_input(tmp_path):
+    score = ("from inference_schema.schema_decorators import input_schema\n"
+             "@input_schema('data', NumpyParameterType(sample))\ndef run(data):\n"
+             "    return model.predict(data)\n")
+    result = scan(write(tmp_path / "s", {"score.py": score,
+                                         "deploy/aks.yml": "computeType: AKS\n"
+                                                           "appInsightsEnabled: True\n"}))
+    assert result.found("api-schema") and result.found("serving-app")
+    assert result.found("metrics-export")
+    off = scan(write(tmp_path / "o", {"aks.yml": "appInsightsEnabled: false\n"}))
+    assert not off.found("metrics-export")
+
+
+def test_yaml_files_are_recognised_by_content_whatever_their_name(tmp_path):
+    root = write(tmp_path / "y", {
+        "env.yml": "name: flows\nchannels: [conda-forge]\ndependencies:\n  - python=3.10\n",
+        ".pipelines/pr.yml": "trigger: none\npr: [main]\nsteps:\n"
+                             "- script: pytest --cov=src tests\n  displayName: Unit tests\n",
+        "config/model.yml": "dependencies:\n  - features\nsteps:\n  - name: train\n",
+    })
+    result = scan(root)
+    assert [e["path"] for e in result.evidence("conda-environment")] == ["env.yml"]
+    assert [e["path"] for e in result.evidence("ci-tests")] == [".pipelines/pr.yml"]
+    assert ".pipelines/pr.yml" in {e["path"] for e in result.evidence("ci")}
+    assert "config/model.yml" not in {e["path"] for e in result.evidence("ci")}
+
+
+def test_a_conda_environment_is_pinned_when_its_packages_carry_versions(tmp_path):
+    pinned = ("name: ci\ndependencies:\n  - python=3.7.*\n  - numpy=1.18.*\n  - conda-forge::jq\n"
+              "  - pip\n  - pip:\n      - azureml-sdk==1.27.*\n      - pytest==5.4.*\n")
+    loose = "name: env\ndependencies:\n  - python=3.7\n  - numpy\n  - pandas\n  - pip:\n    - mlflow\n"
+    result = scan(write(tmp_path / "c", {"ci_dependencies.yml": pinned, "environment.yml": loose}))
+    assert [e["path"] for e in result.evidence("pinned-requirements")] == ["ci_dependencies.yml"]
+    assert len(result.evidence("conda-environment")) == 2
+
+
+def test_an_azure_task_script_is_read_as_a_ci_command(tmp_path):
+    cd = ("trigger: none\nstages:\n- stage: Deploy_ACI\n  jobs:\n  - job: deploy\n    steps:\n"
+          "    - task: AzureCLI@1\n      displayName: kubectl apply (a name, not a command)\n"
+          "      inputs:\n        scriptLocation: inlineScript\n"
+          "        inlineScript: az ml model deploy --name svc --model m:1\n")
+    result = scan(write(tmp_path / "a", {".pipelines/cd.yml": cd}))
+    assert [e["detail"] for e in result.evidence("ci-deploy")] == [
+        "az ml model deploy --name svc --model m:1"]
+
+
+def test_a_data_test_may_measure_before_it_asserts(tmp_path):
+    test = ("def test_check_schema():\n    data = pd.read_csv(path)\n"
+            "    n_columns = data.shape[1]\n    assert n_columns == 10\n")
+    assert scan(write(tmp_path / "d", {"data/data_test.py": test})).found("data-tests")
+    other = ("def test_check_schema():\n    n_columns = data.shape[1]\n    assert path.exists()\n")
+    assert not scan(write(tmp_path / "o", {"data/data_test.py": other})).found("data-tests")
+
+
+def test_a_model_file_kept_in_the_repository_is_a_saved_model(tmp_path):
+    root = write(tmp_path / "m", {"sample_model/lin_reg_model.joblib": "x",
+                                  "models/classifier.pkl": "x", "data/table.pkl": "x",
+                                  "tests/fixtures/tiny.onnx": "x"})
+    assert sorted(e["path"] for e in scan(root).evidence("model-saved")) == [
+        "models/classifier.pkl", "sample_model/lin_reg_model.joblib"]
+
+
+def test_a_feast_feature_view_with_typed_fields_is_a_data_schema(tmp_path):
+    views = ("from feast import FeatureView, Field\nfrom feast.types import Int64\n"
+             "loans = FeatureView(name='loans', entities=[loan], "
+             "schema=[Field(name='amount', dtype=Int64)], source=src)\n")
+    assert scan(write(tmp_path / "f", {"features.py": views})).found("data-schema")
+    untyped = "schema = [c for c in cols]\nview = FeatureView(name='x', schema=schema)\n"
+    assert not scan(write(tmp_path / "u", {"features.py": untyped})).found("data-schema")
+
+
+@needs_git
+def test_one_tag_alone_is_not_a_release_practice(tmp_path):
+    root = write(tmp_path / "t", {"app.py": "print('hi')\n"})
+    commit_all(root, tag="v0.1")
+    assert levels(suggest(scan(root)))["versioning.code"] == 1
+    write(root, {"params.yaml": "lr: 0.1\n"})  # configuration committed with the code
+    assert levels(suggest(scan(root)))["versioning.code"] == 2

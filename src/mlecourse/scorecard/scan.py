@@ -87,7 +87,8 @@ _O_READ = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK",
 _IMPORTS = {}
 for _sig, _mods in {
     "experiment-tracking": ("mlflow", "wandb", "neptune", "comet_ml", "clearml", "dvclive", "aim",
-                            "ml_metadata", "smexperiments", "sagemaker.experiments"),
+                            "ml_metadata", "smexperiments", "sagemaker.experiments",
+                            "azureml.core.Run", "azureml.core.run"),
     "serving-app": ("fastapi", "flask", "bentoml", "seldon_core", "kserve", "litserve",
                     "ray.serve", "torchserve", "gradio", "streamlit"),
     "metrics-export": ("prometheus_client", "prometheus_fastapi_instrumentator",
@@ -99,7 +100,8 @@ for _sig, _mods in {
     "fairness-checks": ("fairlearn", "aif360", "fairness_indicators"),
     "load-tests": ("locust",),
     "pipeline": ("zenml", "kedro", "metaflow", "prefect", "airflow", "tfx", "kfp", "dagster",
-                 "flytekit", "sagemaker.workflow", "luigi", "stepfunctions"),
+                 "flytekit", "sagemaker.workflow", "luigi", "stepfunctions",
+                 "azureml.pipeline", "azure.ai.ml.dsl"),
     "evaluation": ("sklearn.metrics", "torchmetrics", "tensorflow_model_analysis", "evaluate"),
 }.items():
     for _m in _mods:
@@ -141,10 +143,12 @@ _DOTTED_CALLS = {
     "torch.save": "model-saved", "mlflow.autolog": "experiment-tracking",
     "wandb.init": "experiment-tracking", "mlflow.set_experiment": "experiment-tracking",
     "wandb.log": "run-metrics", "Model.upload": "model-registry",
+    "Run.get_context": "experiment-tracking",  # Azure ML run of the current job
     "models.create_or_update": "model-registry", "dsl.Condition": "model-gate",
     "saved_model.save": "model-packaging",
 }
 #: Calls that promote a model (a gate that decides with them is a quality gate).
+_STOP_CALLS = frozenset({"cancel", "fail"})  #: run.parent.cancel(): the pipeline run stops
 _PROMOTE_CALLS = frozenset({"set_stage", "transition_model_version_stage",
                             "set_registered_model_alias", "promote", "promote_model"})
 #: Class bases (or names) of an integration a library offers: a tracker used inside such a class
@@ -168,6 +172,8 @@ _SPECIAL_KEYWORDS = (
     "threshold", "Threshold", "baseline", "champion", "production", "prod_", "current_",
     "best_model", "min_", "promot",  # gates: if <metric> < <threshold>: raise / promote
     "hydra.main", "FlowSpec", ".deploy(", "event, context",  # see _flow_signals
+    "get_context", "model_name", "model_path", "create_new_version", "input_schema",  # Azure ML
+    "enable_app_insights", "FeatureView",
 )
 
 
@@ -306,6 +312,9 @@ def _parse_signals(source: str, test: bool) -> list:
         out.append((signal, getattr(node, "lineno", None), detail, top))
 
     zenml_names = set()
+    run_names = {t.id for n in nodes if isinstance(n, ast.Assign) and isinstance(n.value, ast.Call)
+                 and _dotted(n.value.func).endswith("get_context")
+                 for t in n.targets if isinstance(t, ast.Name)}
     for node in nodes:
         if isinstance(node, (ast.Import, ast.ImportFrom)):
             if isinstance(node, ast.ImportFrom):
@@ -347,6 +356,14 @@ def _parse_signals(source: str, test: bool) -> list:
             if last == "autolog" and name.startswith("mlflow"):
                 add("run-params", node, name)
                 signal = "run-metrics"
+            if last in ("log", "log_list", "log_row", "log_table") \
+                    and name.split(".", 1)[0] in run_names:
+                signal = "run-metrics"  # run.log(...) / run.parent.log(...) on an Azure ML run
+            if last == "register" and {k.arg for k in node.keywords} & {"model_name", "model_path"}:
+                signal = "model-registry"  # Azure ML Model.register(model_name=..., ...)
+            if any(k.arg == "create_new_version" and isinstance(k.value, ast.Constant)
+                   and k.value.value is True for k in node.keywords):
+                signal = "data-versioned"  # Azure ML Dataset.register(create_new_version=True)
             if last == "start_run":  # mlflow, Vertex AI experiments, ...
                 signal = "experiment-tracking"
             if last == "link" and any(k.arg == "target_path" for k in node.keywords):
@@ -358,8 +375,16 @@ def _parse_signals(source: str, test: bool) -> list:
             for kw in node.keywords:
                 if kw.arg in ("random_state", "seed") and _int_const(kw.value):
                     add("seeds-set", node, f"{kw.arg}={kw.value.value}")
+                elif kw.arg == "schema" and last.endswith("FeatureView") \
+                        and isinstance(kw.value, ast.List) and any(
+                            isinstance(e, ast.Call) and _dotted(e.func).endswith("Field")
+                            for e in kw.value.elts):
+                    add("data-schema", node, f"{last}(schema=[Field(...)])")
                 elif kw.arg == "response_model":
                     add("api-schema", node, "response_model=")
+                elif kw.arg == "enable_app_insights" and isinstance(kw.value, ast.Constant) \
+                        and kw.value.value is True:
+                    add("metrics-export", node, "Application Insights enabled")
             if node.args and isinstance(node.args[0], ast.Constant) \
                     and isinstance(node.args[0].value, str):
                 value = node.args[0].value
@@ -382,6 +407,11 @@ def _parse_signals(source: str, test: bool) -> list:
                 dname = _dotted(dec)
                 if test and dname in ("pytest.mark.integration", "pytest.mark.e2e"):
                     add("integration-tests", dec, dname)
+                elif dname.rsplit(".", 1)[-1] == "input_schema" and isinstance(dec, ast.Call) \
+                        and not test:
+                    # inference_schema: the request schema of an Azure ML scoring script
+                    add("api-schema", dec, "input_schema decorator")
+                    add("serving-app", dec, "scoring script with an input schema")
                 elif dname == "zenml.pipeline" or dname == "pipeline" and "pipeline" in zenml_names:
                     # ZenML stores every step output of a pipeline run as a versioned artefact
                     add("data-versioned", dec, "ZenML pipeline (step outputs are versioned "
@@ -409,7 +439,7 @@ def _parse_signals(source: str, test: bool) -> list:
 _TEST_ONLY = frozenset({"model-tests", "repro-test", "integration-tests", "data-tests"})
 _STEP_DECORATORS = frozenset({"step", "task", "flow", "pipeline"})  # Metaflow, ZenML, Prefect...
 _DATA_TEST_NAME = re.compile(r"data|schema|column|feature|loader|batch|split|input", re.I)
-_DATA_TEST_ATTRS = frozenset({"shape", "dtype", "dtypes", "columns", "isna", "isnull", "notna",
+_DATA_TEST_ATTRS = frozenset({"shape", "dtype", "dtypes", "columns", "isna", "isnull", "notna", "isnan",
                               "notnull", "nunique", "between"})
 
 
@@ -435,13 +465,21 @@ def _is_data_test(node) -> bool:
     """A test named for data whose assertions look at shapes, dtypes, columns or lengths."""
     if not _DATA_TEST_NAME.search(node.name):
         return False
-    for sub in ast.walk(node):
-        if isinstance(sub, ast.Assert):
-            for part in ast.walk(sub.test):
-                if isinstance(part, ast.Attribute) and part.attr in _DATA_TEST_ATTRS:
-                    return True
-                if isinstance(part, ast.Call) and _dotted(part.func) == "len":
-                    return True
+    # the measured value may be computed before the assertion (n = df.shape[1]; assert n == 10)
+    measured = {t.id for sub in ast.walk(node) if isinstance(sub, ast.Assign) and _measures(sub.value)
+                for t in sub.targets if isinstance(t, ast.Name)}
+    return any(isinstance(sub, ast.Assert) and (_measures(sub.test) or any(
+        isinstance(part, ast.Name) and part.id in measured for part in ast.walk(sub.test)))
+        for sub in ast.walk(node))
+
+
+def _measures(expr) -> bool:
+    """Does ``expr`` look at a shape, dtype, columns, missing values or a length?"""
+    for part in ast.walk(expr):
+        if isinstance(part, ast.Attribute) and part.attr in _DATA_TEST_ATTRS:
+            return True
+        if isinstance(part, ast.Call) and _dotted(part.func) == "len":
+            return True
     return False
 
 
@@ -520,7 +558,7 @@ def _is_gate(node: ast.If) -> bool:
             return True
         for sub in ast.walk(stmt):
             if isinstance(sub, ast.Call) \
-                    and _dotted(sub.func).rsplit(".", 1)[-1] in _PROMOTE_CALLS:
+                    and _dotted(sub.func).rsplit(".", 1)[-1] in _PROMOTE_CALLS | _STOP_CALLS:
                 return True
             if isinstance(sub, ast.Assign) and isinstance(sub.value, ast.Constant) \
                     and isinstance(sub.value.value, bool) and any(
@@ -720,6 +758,9 @@ def ci_commands(data, wd: str = "") -> list:
                     out.append(("uses", val, here))
                 elif k in _SCRIPT_KEYS:
                     stack.append((val, here, True))
+                elif k == "inputs" and isinstance(val, dict):  # Azure task: AzureCLI, Bash...
+                    stack.extend((v, here, True) for sk, v in val.items()
+                                 if str(sk).lower() in ("inlinescript", "script"))
                 elif k not in ("name", "displayname", "description", "if", "on", "env",
                                "variables", "with", "inputs", "defaults"):
                     stack.append((val, here, False))
@@ -757,6 +798,55 @@ def make_recipe(text: str, target: str) -> list:
 
 # ------------------------------------------------------------------------------ other files
 
+_AZURE_TOP = frozenset({"trigger", "pr", "stages", "jobs", "steps"})
+_AZURE_STEP_KEYS = frozenset({"task", "script", "bash", "pwsh", "powershell"})
+
+
+def yaml_kind(data) -> str | None:
+    """``"conda"`` or ``"azure-pipelines"`` for a parsed YAML file recognised by its content.
+
+    A conda environment has a top-level ``dependencies`` list beside ``channels`` or ``name``
+    (whatever the file is called); an Azure Pipelines file (often kept in ``.pipelines/``) has
+    top-level ``trigger``/``stages``/``jobs``/``steps`` and steps that run a ``task:`` or
+    ``script:``.
+    """
+    if not isinstance(data, dict):
+        return None
+    if isinstance(data.get("dependencies"), list) and ("channels" in data or "name" in data) \
+            and not _AZURE_TOP & set(data):
+        return "conda"
+    if not _AZURE_TOP & set(data) or "apiVersion" in data or "kind" in data:
+        return None
+    stack, steps = [data.get(k) for k in ("stages", "jobs", "steps")], 0
+    while stack and steps < 5_000:
+        node, steps = stack.pop(), steps + 1
+        if isinstance(node, dict):
+            if _AZURE_STEP_KEYS & set(node):
+                return "azure-pipelines"
+            stack.extend(node.values())
+        elif isinstance(node, list):
+            stack.extend(node)
+    return None
+
+
+_CONDA_PIN = re.compile(r"^(?:[\w.-]+::)?[A-Za-z0-9][\w.-]*(?:\[[^\]]*\])?\s*==?\s*\d[\w.+!*-]*"
+                        r"(?:\s*=\s*[\w.*]+)?\s*$")
+
+
+def conda_pins(data) -> tuple[int, int]:
+    """``(packages, pinned)`` of a parsed conda environment (its pip section included);
+    ``pip`` itself is not counted, ``numpy=1.18.*`` and ``azureml-sdk==1.27.*`` are pinned."""
+    deps = data.get("dependencies") if isinstance(data, dict) else None
+    if not isinstance(deps, list):
+        return 0, 0
+    entries = [d for d in deps if isinstance(d, str)]
+    for d in deps:
+        if isinstance(d, dict) and isinstance(d.get("pip"), list):
+            entries += [p for p in d["pip"] if isinstance(p, str)]
+    entries = [e.strip() for e in entries if e.strip() and e.strip() != "pip"]
+    return len(entries), sum(bool(_CONDA_PIN.match(e)) for e in entries)
+
+
 def _rules(triples: list) -> tuple:
     return tuple((sig, tuple(kws), re.compile(rx, re.M)) for sig, kws, rx in triples)
 
@@ -770,6 +860,7 @@ YAML_K8S = _rules([
      r"^[ \t]*canaryTrafficPercent[ \t]*:|^kind:[ \t]*(?:Rollout|Canary)\b"
      r"|^[ \t]*-?[ \t]*(?:canary|shadow|mirror)[ \t]*:|^[ \t]*-?[ \t]*traffic_?[sS]plit[ \t]*:"),
     ("alert-rules", ("alert",), r"^[ \t]*-?[ \t]*alert[ \t]*:[ \t]*\S"),
+    ("metrics-export", ("appInsightsEnabled",), r"^[ \t]*appInsightsEnabled[ \t]*:[ \t]*(?i:true)\b"),
     ("drift-monitor", ("AWS::SageMaker::",),
      r"^[ \t]*Type:[ \t]*[\"']?AWS::SageMaker::(?:MonitoringSchedule|DataQualityJobDefinition"
      r"|ModelQualityJobDefinition)\b"),
@@ -1046,6 +1137,22 @@ def _load_yaml(text: str, tags: bool = False):
 _MODEL_NAME = re.compile(r"(?:model|regressor|classifier|estimator)s?$|(?:^|/)(?:\d+_)?models/",
                          re.I)
 _MODEL_EXTS = (".onnx", ".pt", ".pth", ".ckpt", ".safetensors", ".joblib", ".mlmodel", ".keras")
+
+
+_PICKLE_EXTS = ("pkl", "pickle", "h5")  #: a model only when its name or folder says so
+_MODEL_FILE_EXTS = frozenset({e.lstrip(".") for e in _MODEL_EXTS} | set(_PICKLE_EXTS))
+_FIXTURE_DIRS = frozenset({"tests", "test", "testing", "fixtures", "testdata", "test_data"})
+
+
+def _committed_model(relpath: str, ext: str) -> bool:
+    """A model file kept in the repository (``sample_model/lin_reg_model.joblib``), not a test
+    fixture: the model-file extensions count anywhere else, pickles only when named as a model."""
+    low = relpath.lower()
+    if _FIXTURE_DIRS & set(low.split("/")[:-1]):
+        return False
+    if low.endswith(_MODEL_EXTS):
+        return True
+    return ext in _PICKLE_EXTS and _is_model_path(low)
 
 
 def _is_model_path(path: str) -> bool:
@@ -1411,6 +1518,9 @@ class _Scanner:
             self._seeds_in_params(self.read(abspath, relpath), relpath, project)
             return
         by_name = _BY_NAME.get(lname)
+        if by_name is _CONDA:
+            self._conda(relpath, abspath, project)
+            return
         if by_name:
             for signal, detail in by_name:
                 if signal == "dockerfile" and lname != "devcontainer.json":
@@ -1436,6 +1546,10 @@ class _Scanner:
         if ext == "txt" and (lname.startswith("requirements")
                              or reldir.lower().rsplit("/", 1)[-1] == "requirements"):
             self._requirements(abspath, relpath, project)
+            return
+        if ext in _MODEL_FILE_EXTS and _committed_model(relpath, ext):
+            self.hit("model-saved", relpath, detail="a model file kept in the repository",
+                     project=project)
             return
         rules = _PATTERNS_BY_NAME.get(lname)
         if rules is not None:
@@ -1661,6 +1775,28 @@ class _Scanner:
             if text and "steps:" in text and ("cloud-builders" in text or "entrypoint:" in text) \
                     and re.search(r"^steps:", text, re.M):
                 self._ci(relpath, abspath, "Google Cloud Build", project, text)
+            elif text and re.search(r"^(?:dependencies|trigger|stages|jobs|steps)[ \t]*:", text,
+                                    re.M):
+                self._yaml_by_content(text, relpath, abspath, project)
+
+    def _yaml_by_content(self, text: str, relpath: str, abspath: str, project: str) -> None:
+        """A YAML file whose name says nothing: a conda environment or an Azure Pipelines file."""
+        kind = yaml_kind(_load_yaml(text))
+        if kind == "conda":
+            self._conda(relpath, abspath, project, text)
+        elif kind == "azure-pipelines":
+            self._ci(relpath, abspath, "Azure Pipelines", project, text)
+
+    def _conda(self, relpath: str, abspath: str, project: str, text: str | None = None) -> None:
+        """A conda environment file; pinned when all its packages but one tool carry a version."""
+        for signal, detail in _CONDA:
+            self.hit(signal, relpath, detail=detail, project=project)
+        text = self.read(abspath, relpath) if text is None else text
+        total, pinned = conda_pins(_load_yaml(text) if text else None)
+        if total >= 3 and pinned >= total - 1:
+            self.hit("pinned-requirements", relpath,
+                     detail=f"conda environment: {pinned} of {total} packages pinned",
+                     project=project)
 
     def _kedro(self, lname: str, relpath: str, abspath: str, project: str) -> None:
         """A Kedro configuration file: parameters, or the data catalog (datasets and models)."""
