@@ -120,10 +120,8 @@ def _start_book_build(config) -> None:
         if time.time() - old.stat().st_mtime > 86_400:
             shutil.rmtree(old, ignore_errors=True)
     log = open(state / "log", "w", encoding="utf-8")
-    # One Sphinx process: the xdist workers already keep every core busy (make book uses all).
-    env = {**os.environ, "MLECOURSE_BOOK_JOBS": os.environ.get("MLECOURSE_BOOK_JOBS", "1")}
     proc = subprocess.Popen(_book_command(), cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
-                            text=True, env=env)
+                            text=True)
     config._mle_book = proc
 
     def record_exit():
