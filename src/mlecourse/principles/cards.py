@@ -31,7 +31,6 @@ from __future__ import annotations
 import copy
 import json
 import re
-import sys
 from functools import lru_cache
 from pathlib import Path
 from typing import Mapping
@@ -487,27 +486,6 @@ def ci_workflow(*, python: str = "3.12", branch: str = "main",
     return yaml.safe_dump(workflow, sort_keys=False, width=100)
 
 
-def _import_jsonschema():
-    """Import jsonschema without its optional IRI format checker.
-
-    When jsonschema is first imported it tries ``rfc3987_syntax``, which builds a large grammar
-    (about two seconds of CPU, most of this notebook's validation cost). The workflow schema
-    uses no ``format`` keyword and we do not check formats, so that optional import is skipped;
-    if jsonschema was already imported, it is used as it is.
-    """
-    if "jsonschema" in sys.modules:
-        return sys.modules["jsonschema"]
-    skip = "rfc3987_syntax" not in sys.modules
-    if skip:
-        sys.modules["rfc3987_syntax"] = None  # makes `import rfc3987_syntax` raise ImportError
-    try:
-        import jsonschema
-    finally:
-        if skip and sys.modules.get("rfc3987_syntax", 0) is None:
-            del sys.modules["rfc3987_syntax"]  # a later explicit import still works
-    return jsonschema
-
-
 def _workflow_schema_path() -> Path:
     """check-jsonschema's vendored copy of SchemaStore's GitHub workflow schema.
 
@@ -524,7 +502,9 @@ def _workflow_schema_path() -> Path:
 
 @lru_cache(maxsize=1)
 def _workflow_validator():
-    jsonschema = _import_jsonschema()
+    from mlecourse._jsonschema import import_jsonschema
+
+    jsonschema = import_jsonschema()
     # The same schema as `check-jsonschema --builtin-schema vendor.github-workflows`; reading
     # the file needs no network.
     schema = json.loads(_workflow_schema_path().read_text(encoding="utf-8"))

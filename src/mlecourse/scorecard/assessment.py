@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import functools
 import json
-import sys
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Mapping
@@ -65,20 +64,11 @@ def max_note_length() -> int:
 
 @functools.lru_cache(maxsize=1)
 def _validator():
-    """A jsonschema validator for the schema, without format checking, imported on first use.
+    """A jsonschema validator for the schema, without format checking, imported on first use
+    (without jsonschema's slow optional IRI checker: the schema asserts no ``format``)."""
+    from mlecourse._jsonschema import import_jsonschema
 
-    ``import jsonschema`` imports its format checkers, and the IRI checker's grammar
-    (``rfc3987_syntax``) takes seconds to build. The schema asserts no ``format``, so that
-    module is hidden during the import (jsonschema skips the checker) and restored after.
-    """
-    hide = "rfc3987_syntax" not in sys.modules
-    if hide:
-        sys.modules["rfc3987_syntax"] = None  # makes "import rfc3987_syntax" raise ImportError
-    try:
-        from jsonschema.validators import validator_for
-    finally:
-        if hide:
-            del sys.modules["rfc3987_syntax"]
+    validator_for = import_jsonschema().validators.validator_for
     schema = assessment_schema()
     return validator_for(schema)(schema)
 
