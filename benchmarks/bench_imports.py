@@ -47,13 +47,18 @@ def _cpu_of(code: str) -> float:
     return (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
 
 
-def cases():
+def cases(wanted=lambda label: True):
+    """``wanted(label)`` says which cases to measure (``python -m benchmarks --only``)."""
     bare = _cpu_of("pass")
     for folder in ("notebooks", "solutions"):
         for path in sorted((ROOT / folder).glob("*.ipynb")):
-            cpu = _cpu_of(notebook_imports(path)) - bare
-            yield f"imports of {folder}/{path.name} (CPU)", cpu, IMPORT_BUDGET
+            label = f"imports of {folder}/{path.name} (CPU)"
+            if wanted(label):
+                yield label, _cpu_of(notebook_imports(path)) - bare, IMPORT_BUDGET
 
+    label = "MLflow registry set-up (new SQLite store, imports paid)"
+    if not wanted(label):
+        return
     code = ("import tempfile, time\n"
             "from mlecourse.principles.versioning import configure_mlflow_offline\n"
             "with tempfile.TemporaryDirectory() as d:\n"
@@ -62,7 +67,7 @@ def cases():
             "    print(time.perf_counter() - t)\n")
     out = subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT,
                          capture_output=True, text=True).stdout.split()[-1]
-    yield "MLflow registry set-up (new SQLite store, imports paid)", float(out), REGISTRY_BUDGET
+    yield label, float(out), REGISTRY_BUDGET
 
 
 if __name__ == "__main__":

@@ -8,6 +8,7 @@ from sklearn.metrics import roc_auc_score
 
 from mlecourse.principles.drift import (
     DEFAULT_EPS,
+    POLICIES,
     alarm_months,
     chi2_test,
     compare_policies,
@@ -23,6 +24,7 @@ from mlecourse.principles.drift import (
     psi_categorical,
     psi_numeric,
     pvalues_by_month,
+    simulate_policies,
     simulate_policy,
 )
 from mlecourse.example.model import train
@@ -286,6 +288,23 @@ def test_policy_bookkeeping(downturn):
     versions = perf["model_version"].to_numpy()
     assert versions[0] == 0 and (np.diff(versions) >= 0).all()
     assert (versions[1:] - versions[:-1] == perf["retrained"].to_numpy()[:-1]).all()
+
+
+def test_policies_share_their_first_model_and_equal_separate_replays(downturn, monkeypatch):
+    import mlecourse.example.model as model_module
+
+    separate = {p: simulate_policy(downturn, p, label_delay=LABEL_DELAY) for p in POLICIES}
+    fits = []
+    real_train = model_module.train
+    monkeypatch.setattr(model_module, "train", lambda *a, **k: fits.append(1) or real_train(*a, **k))
+    shared = simulate_policies(downturn, [*POLICIES, "never"], label_delay=LABEL_DELAY)
+    assert list(shared) == list(POLICIES)
+    for policy, result in shared.items():
+        pd.testing.assert_frame_equal(result.performance, separate[policy].performance)
+        assert (result.retrainings, result.training_rows) == (
+            separate[policy].retrainings, separate[policy].training_rows)
+    # One first model for all policies, then one fit per retraining.
+    assert len(fits) == 1 + sum(r.retrainings for r in separate.values())
 
 
 @pytest.mark.parametrize(

@@ -31,6 +31,7 @@ from mlecourse.principles.reproducibility import (
     installed_version,
     lineage_record,
     lock_entries,
+    metadata_name_version,
     normalise_name,
     read_lock,
     run_function_in_subprocess,
@@ -65,6 +66,18 @@ def test_installed_packages_match_importlib_metadata():
     packages = installed_packages()
     assert packages["scikit-learn"] == installed_version("scikit-learn")
     assert packages["numpy"] == __import__("numpy").__version__
+
+
+def test_metadata_header_is_read_as_the_email_parser_reads_it():
+    from email import message_from_string
+
+    text = ("Metadata-Version: 2.1\nname: Demo_Pkg\nSummary: a summary folded\n"
+            "  over two lines\nVersion: 1.2.3\nVersion: 9.9\n\n"
+            "Name: not-a-field\nVersion: 0.0 (in the long description)\n")
+    parsed = message_from_string(text)
+    assert metadata_name_version(text) == (parsed["Name"], parsed["Version"]) == ("Demo_Pkg", "1.2.3")
+    assert metadata_name_version("Summary: no name\n") == (None, None)
+    assert metadata_name_version("") == (None, None)
 
 
 def test_unknown_package_is_named():

@@ -92,6 +92,7 @@ __all__ = [
     "known_at",
     "PolicyResult",
     "simulate_policy",
+    "simulate_policies",
     "compare_policies",
     "POLICIES",
 ]
@@ -648,6 +649,8 @@ def simulate_policy(
     bins: int = 10,
     seed: int = 0,
     month_col: str = "month",
+    *,
+    _first_model: Optional[dict] = None,
 ) -> PolicyResult:
     """Replay ``df`` month by month under a retraining ``policy``.
 
@@ -666,7 +669,9 @@ def simulate_policy(
       retrain on that labelled month (the first one known to be affected). Sees every kind of
       decay, concept drift included, but only ``label_delay`` months late.
 
-    Models come from :func:`mlecourse.example.model.train`.
+    Models come from :func:`mlecourse.example.model.train`. To replay several policies on the
+    same data, :func:`simulate_policies` trains the first model once for all of them (through
+    ``_first_model``, a dict that replays of this same ``df`` share; leave it out).
     """
     # Local imports: keep drift importable without scikit-learn's cost.
     from sklearn.metrics import roc_auc_score
@@ -695,8 +700,15 @@ def simulate_policy(
     def rows(first: int, last: int) -> pd.DataFrame:  # months first..last inclusive
         return df.iloc[order[bounds[first]:bounds[last + 1]]]
 
-    def fit(data):
-        fitted = train(data, seed=seed)
+    first_model = {} if _first_model is None else _first_model
+
+    def fit(data, first=False):
+        if first:  # the same for every policy on this df: trained once (only predicted with)
+            if "model" not in first_model:
+                first_model["model"] = train(data, seed=seed)
+            fitted = first_model["model"]
+        else:
+            fitted = train(data, seed=seed)
         if policy != "performance":  # only that policy compares against the training AUC
             return fitted, np.nan
         y_fit = data[TARGET].to_numpy()
@@ -725,7 +737,7 @@ def simulate_policy(
         return roc_auc_score(y, scores[sel]) if 0 < y.sum() < len(y) else np.nan
 
     train_df = rows(0, train_months - 1)
-    model, baseline = fit(train_df)
+    model, baseline = fit(train_df, first=True)
     reference = profile(train_df)
     version, retrainings, pending, deployed, training_rows = 0, 0, None, train_months, 0
     versions, retrained_at, largest_psi = [], [], {}
@@ -778,6 +790,18 @@ def simulate_policy(
     return PolicyResult(policy, perf, retrainings, mean_auc, training_rows)
 
 
+def simulate_policies(df: pd.DataFrame, policies: Sequence[str] = POLICIES,
+                      **kwargs) -> dict[str, PolicyResult]:
+    """:func:`simulate_policy` of each of ``policies`` on ``df``: ``{policy: PolicyResult}``.
+
+    Every policy starts from the same first model, so it is trained once and shared; each
+    result equals its own ``simulate_policy`` call. ``kwargs`` go to ``simulate_policy``.
+    """
+    shared: dict = {}
+    return {p: simulate_policy(df, p, **kwargs, _first_model=shared)
+            for p in dict.fromkeys(policies)}
+
+
 def compare_policies(df: pd.DataFrame, policies: Sequence[str] = POLICIES,
                      **kwargs) -> pd.DataFrame:
     """Run :func:`simulate_policy` for each policy; one summary row each.
@@ -786,8 +810,7 @@ def compare_policies(df: pd.DataFrame, policies: Sequence[str] = POLICIES,
     ``kwargs`` go to ``simulate_policy``.
     """
     rows = []
-    for p in policies:
-        r = simulate_policy(df, p, **kwargs)
+    for p, r in simulate_policies(df, policies, **kwargs).items():
         rows.append((p, r.retrainings, r.training_rows, r.mean_auc,
                      float(np.nanmin(r.performance["auc"]))))
     return pd.DataFrame(rows, columns=["policy", "retrainings", "training_rows", "mean_auc",
