@@ -167,7 +167,7 @@ def mlops_project(root: Path) -> Path:
             "@app.get('/health')\ndef health():\n    return {'ok': True}\n\n"
             "@app.post('/predict', response_model=dict)\ndef predict(x: dict):\n"
             "    return {}\n"),
-        "src/monitor.py": "from evidently.report import Report\n",
+        "src/monitor.py": "import schedule\nfrom evidently.report import Report\n",
         "tests/test_model.py": "def test_fit(model, X, y):\n    model.fit(X, y)\n",
         "tests/test_validate.py": "def test_schema():\n    assert True\n",
         "Dockerfile": ("FROM python:3.11-slim\nCOPY . /app\n"
@@ -332,7 +332,7 @@ def test_project_with_dvc_mlflow_docker_and_deployment(tmp_path):
     assert deploy["path"] == ".github/workflows/deploy.yml" and deploy["line"] == 9
     # level 3 needs a gated deployment environment too; the note says so
     assert "not found: ci-environments" in a["notes"]["deployment.code"]
-    assert evidence(a, "deployment.code", "ci-image")[0]["detail"].startswith("docker build")
+    assert evidence(a, "reproducibility.code", "ci-image")[0]["detail"].startswith("docker build")
     assert evidence(a, "reproducibility.code", "dockerfile")[0]["detail"] == \
         "FROM python:3.11-slim"
     assert evidence(a, "monitoring.code", "alert-rules")[0]["path"] == "monitoring/alerts.yml"
@@ -632,6 +632,7 @@ def test_mentions_are_not_use(tmp_path):
 def test_a_library_importing_itself_is_not_using_it(tmp_path):
     root = write(tmp_path / "repo", {
         "pyproject.toml": '[project]\nname = "evidently"\n',
+        "src/evidently/__init__.py": "",
         "src/evidently/report.py": "from evidently.metrics import Drift\n",
         "tests/test_report.py": "import evidently\n",
         "examples/demo/requirements.txt": "evidently\n",
@@ -1417,3 +1418,130 @@ def test_one_tag_alone_is_not_a_release_practice(tmp_path):
     assert levels(suggest(scan(root)))["versioning.code"] == 1
     write(root, {"params.yaml": "lr: 0.1\n"})  # configuration committed with the code
     assert levels(suggest(scan(root)))["versioning.code"] == 2
+
+
+# ------------------------------------------------------------------------------ round 5
+
+def test_a_git_push_to_a_platform_deploys_but_a_push_to_origin_does_not(tmp_path):
+    from mlecourse.scorecard.scan import command_signals
+    for line in ("git push heroku HEAD:main -f", "git push dokku@apps.example.org:churn main",
+                 "git push https://heroku:$TOKEN@git.heroku.com/$APP.git HEAD:main",
+                 "heroku container:release web --app churn", "cf push churn-api",
+                 "python build/utils.py --mode deploy-model --project p",
+                 "python scripts/deploy_endpoint.py"):
+        assert ("ci-deploy", line) in [(s, d) for s, d, *_ in command_signals(line)], line
+    for line in ("git push origin main", "git push --tags", "git push origin v1.0",
+                 "python build/utils.py --mode compile-pipeline", "echo deploy"):
+        assert "ci-deploy" not in [s for s, *_ in command_signals(line)], line
+
+
+def test_an_image_built_in_ci_without_a_deployment_is_not_automated_deployment(tmp_path):
+    build = ("on: [push]\njobs:\n  build:\n    steps:\n"
+             "      - run: docker build -t app .devcontainer\n")
+    root = write(tmp_path / "b", {"Dockerfile": "FROM python:3.11\n",
+                                  ".github/workflows/build.yml": build})
+    assert levels(suggest(scan(root)))["deployment.code"] == 1
+    write(root, {".github/workflows/build.yml": build + "      - run: git push heroku main\n"})
+    assert levels(suggest(scan(root)))["deployment.code"] == 2
+
+
+def test_a_saved_mlflow_model_folder_is_not_a_project_with_pinned_dependencies(tmp_path):
+    model = "artifacts/1/abc/artifacts/model"
+    root = write(tmp_path / "m", {
+        "requirements.txt": "pandas\nscikit-learn\n",
+        "train.py": "from sklearn.ensemble import RandomForestClassifier\n"
+                    "m = RandomForestClassifier(random_state=42)\n",
+        f"{model}/MLmodel": "flavors:\n  sklearn: {}\n",
+        f"{model}/conda.yaml": "name: mlflow-env\nchannels: [conda-forge]\n"
+                               "dependencies:\n  - python=3.8.5\n  - pip=21.0\n"
+                               "  - pip:\n    - scikit-learn==0.24.1\n    - mlflow==1.14\n",
+        f"{model}/requirements.txt": "mlflow==1.14\nscikit-learn==0.24.1\n",
+    })
+    result = scan(root)
+    assert model not in result.projects
+    assert not result.found("pinned-requirements") and not result.found("conda-environment")
+    assert result.found("model-packaging")
+    assert levels(suggest(result))["reproducibility.code"] == 1
+
+
+EVIDENTLY_FLOW = '''
+from prefect import flow, task
+from evidently.test_suite import TestSuite
+from evidently.test_preset import DataQualityTestPreset, BinaryClassificationTestPreset
+
+@task
+def check(reference, current):
+    suite = TestSuite(tests=[DataQualityTestPreset()])
+    suite.run(reference_data=reference, current_data=current)
+    quality = TestSuite(tests=[BinaryClassificationTestPreset()])
+'''
+
+
+def test_evidently_test_suites_built_in_code_are_data_and_model_tests(tmp_path):
+    root = write(tmp_path / "e", {"flows/requirements.txt": "prefect\nevidently\n",
+                                  "flows/checks.py": EVIDENTLY_FLOW})
+    result = scan(root)
+    assert result.found("data-validation") and result.found("evaluation")
+    assert levels(suggest(result))["testing.data"] == 2  # the suite runs in a Prefect flow
+    # importing Evidently or naming a suite in a string is no test
+    mention = write(tmp_path / "n", {"a.py": "import evidently\n"
+                                             "text = 'TestSuite(tests=[DataQualityTestPreset()])'\n"
+                                             "report = Report(metrics=[DataDriftPreset()])\n"})
+    result = scan(mention)
+    assert not result.found("data-validation") and not result.found("evaluation")
+
+
+@pytest.mark.parametrize("base, counts", [("RecList", True), ("RecModel", False)])
+def test_a_reclist_subclass_is_a_behavioural_model_test(tmp_path, base, counts):
+    code = (f"from reclist.abstractions import {base}, rec_test\n\n"
+            f"class SessionTests({base}):\n    @rec_test(test_type='HR@10')\n"
+            "    def hit_rate(self):\n        return 0.1\n")
+    assert scan(write(tmp_path, {"model/my_reclist.py": code})).found("evaluation") is counts
+
+
+def test_dbt_column_tests_are_a_data_schema(tmp_path):
+    tested = ("version: 2\nmodels:\n  - name: sessions\n    columns:\n      - name: session_id\n"
+              "        tests: [unique, not_null]\n")
+    untested = ("version: 2\nmodels:\n  - name: sessions\n    description: flat rows\n"
+                "    columns:\n      - name: session_id\n        description: 'tests: none'\n")
+    result = scan(write(tmp_path / "d", {"dbt/models/schema.yml": tested,
+                                         "dbt/models/docs.yml": untested}))
+    assert [e["path"] for e in result.evidence("data-schema")] == ["dbt/models/schema.yml"]
+
+
+def test_drift_checks_count_as_wired_in_only_when_a_job_or_service_runs_them(tmp_path):
+    report = "from evidently.report import Report\nreport = Report(metrics=[])\n"
+    app = "from flask import Flask\napp = Flask(__name__)\n"
+    by_hand = scan(write(tmp_path / "h", {"monitor.py": report, "app.py": app}))
+    assert by_hand.found("drift-library") and not by_hand.found("drift-job")
+    assert levels(suggest(by_hand))["monitoring.data"] == 1
+    for name, extra in (("dag", "from airflow import DAG\n"), ("api", "from fastapi import FastAPI\n"),
+                        ("cron", "import schedule\n")):
+        wired = scan(write(tmp_path / name, {"monitor.py": extra + report}))
+        assert levels(suggest(wired))["monitoring.data"] == 2, name
+    test = scan(write(tmp_path / "t", {"tests/test_drift.py": "from prefect import flow\n" + report}))
+    assert not test.found("drift-job")
+
+
+def test_a_file_that_does_not_parse_still_shows_its_imports(tmp_path):
+    dag = ('import airflow\nfrom airflow import DAG\nimport great_expectations as ge\n'
+           'default_args = {"owner":` "Airflow"}\n'
+           'doc = """\nimport mlflow\n"""\n')
+    result = scan(write(tmp_path / "p", {"airflow/dag.py": dag}))
+    assert result.found("pipeline") and result.found("data-validation")  # airflow/ is no package
+    assert not result.found("experiment-tracking")  # a line of a string is no import
+    write(tmp_path / "p", {"airflow/__init__.py": ""})  # now airflow/ is the project's package
+    assert not scan(tmp_path / "p").found("pipeline")
+
+
+def test_lineage_to_the_data_needs_a_dvc_remote(tmp_path):
+    root = write(tmp_path / "l", {
+        "dvc.yaml": "stages:\n  train:\n    cmd: python train.py\n",
+        "dvc.lock": "schema: '2.0'\nstages:\n  train:\n    outs:\n    - path: model.pkl\n",
+        ".dvc/config": "[core]\n",
+        "train.py": "import mlflow\nmlflow.register_model('runs:/1/model', 'churn')\n"
+                    "client.transition_model_version_stage('churn', 1, 'Production')\n",
+    })
+    assert levels(suggest(scan(root)))["versioning.model"] == 2
+    write(root, {".dvc/config": "[core]\n    remote = s3\n['remote \"s3\"']\n    url = s3://b/d\n"})
+    assert levels(suggest(scan(root)))["versioning.model"] == 3

@@ -174,6 +174,7 @@ _SPECIAL_KEYWORDS = (
     "hydra.main", "FlowSpec", ".deploy(", "event, context",  # see _flow_signals
     "get_context", "model_name", "model_path", "create_new_version", "input_schema",  # Azure ML
     "enable_app_insights", "FeatureView",
+    "TestSuite", "Preset", "RecList",  # Evidently test suites and presets, RecList
 )
 
 
@@ -275,11 +276,34 @@ def _integration_ranges(nodes: list) -> list:
     return out
 
 
+def _import_lines(source: str) -> ast.Module:
+    """The import statements of source that does not parse as a whole (a typo elsewhere,
+    Python 2 prints): each line that starts an import at column 0 is parsed on its own."""
+    body, quote = [], None
+    for number, line in enumerate(source.split("\n"), 1):
+        for q in re.findall(r'"""|\'\'\'', line):  # inside a triple-quoted string: text
+            quote = None if quote == q else (quote or q)
+        if quote is None and line.startswith(("import ", "from ")) and "(" not in line \
+                and "\\" not in line:
+            try:
+                stmt = ast.parse(line).body
+            except (SyntaxError, ValueError):
+                continue
+            if len(stmt) == 1 and isinstance(stmt[0], (ast.Import, ast.ImportFrom)):
+                stmt[0].lineno = number
+                body.append(stmt[0])
+    return ast.Module(body=body, type_ignores=[])
+
+
 def _parse_signals(source: str, test: bool) -> list:
-    """``[(signal, line, detail, import_top)]``; ``import_top`` names the imported package."""
+    """``[(signal, line, detail, import_top)]``; ``import_top`` names the imported package.
+
+    Source that does not parse still shows what it imports (see :func:`_import_lines`)."""
     try:
         tree = ast.parse(source)
-    except (SyntaxError, ValueError, RecursionError, MemoryError):
+    except (SyntaxError, ValueError, MemoryError):
+        tree = _import_lines(source)
+    except RecursionError:
         return []
     try:
         nodes = list(ast.walk(tree))
@@ -370,6 +394,8 @@ def _parse_signals(source: str, test: bool) -> list:
                 signal = "model-registry"  # W&B model registry
                 if any(k.arg == "aliases" for k in node.keywords):
                     add("registry-alias", node, "artifact.link(aliases=...)")
+            for sig, detail in _suite_signals(last, node):
+                add(sig, node, detail)
             if signal:
                 add(signal, node, f"{name}(...)")
             for kw in node.keywords:
@@ -423,10 +449,18 @@ def _parse_signals(source: str, test: bool) -> list:
             for dec in node.decorator_list:
                 if _dotted(dec) in ("bentoml.service", "serve.deployment"):
                     add("serving-app", dec, _dotted(dec))
+            if not test and any(_dotted(b).rsplit(".", 1)[-1] == "RecList" for b in node.bases):
+                add("evaluation", node, f"RecList behavioural tests {node.name}")
             if not test and any(_dotted(b).rsplit(".", 1)[-1] == "FlowSpec" for b in node.bases) \
                     and _flow_artefacts(node):
                 add("flow-artefacts", node, f"Metaflow flow {node.name} keeps self.* artefacts "
                                             "of every run")
+    found = {sig: line for sig, line, *_ in reversed(out)}
+    if "drift-library" in found and ({"pipeline", "serving-app"} & set(found)
+                                     or _SCHEDULERS & _import_tops(nodes)):
+        # a drift check in a flow, DAG, pipeline step, service or scheduled job runs by itself
+        add("drift-job", ast.Pass(lineno=found["drift-library"]),
+            "drift checks in a pipeline, scheduled job or service")
     tracking_outside = any(sig in _TRACKING for sig, *_ in out)
     for signal, node, detail, top in pending:  # a module-level tracker import
         sig = signal if tracking_outside else "tracker-integration"
@@ -436,11 +470,50 @@ def _parse_signals(source: str, test: bool) -> list:
     return out
 
 
+#: Schedulers that run a job at intervals (a drift check they run is wired in).
+_SCHEDULERS = frozenset({"schedule", "apscheduler", "rocketry", "crontab"})
+def _import_tops(nodes: list) -> set:
+    """Top-level names of the modules a parsed file imports."""
+    out = set()
+    for node in nodes:
+        if isinstance(node, ast.Import):
+            out.update(a.name.split(".")[0] for a in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            out.add(node.module.split(".")[0])
+    return out
+
+
 _TEST_ONLY = frozenset({"model-tests", "repro-test", "integration-tests", "data-tests"})
 _STEP_DECORATORS = frozenset({"step", "task", "flow", "pipeline"})  # Metaflow, ZenML, Prefect...
 _DATA_TEST_NAME = re.compile(r"data|schema|column|feature|loader|batch|split|input", re.I)
 _DATA_TEST_ATTRS = frozenset({"shape", "dtype", "dtypes", "columns", "isna", "isnull", "notna", "isnan",
                               "notnull", "nunique", "between"})
+
+
+#: Evidently presets and tests about a model's predictions (the others check the data).
+_MODEL_QUALITY = re.compile(r"Classification|Regression|Ranking|Recsys|Prediction", re.I)
+
+
+def _suite_signals(last: str, node: ast.Call) -> list:
+    """An Evidently ``TestSuite(tests=[...])`` or ``Report(metrics=[...])`` built in code.
+
+    Data presets and column tests in a test suite check the data (data validation); model-quality
+    presets (classification, regression ...) in a suite or report evaluate the model. Importing
+    Evidently, or a report of data metrics, checks nothing by itself.
+    """
+    if last not in ("TestSuite", "Report"):
+        return []
+    items = [e for k in node.keywords if k.arg in ("tests", "metrics")
+             and isinstance(k.value, (ast.List, ast.Tuple)) for e in k.value.elts]
+    names = [_dotted(e.func).rsplit(".", 1)[-1] for e in items if isinstance(e, ast.Call)]
+    out = []
+    model = [n for n in names if _MODEL_QUALITY.search(n)]
+    if model:
+        out.append(("evaluation", f"Evidently {last} of model quality ({model[0]})"))
+    data = [n for n in names if not _MODEL_QUALITY.search(n)]
+    if last == "TestSuite" and data:
+        out.append(("data-validation", f"Evidently test suite ({data[0]})"))
+    return out
 
 
 def _optional_import_ranges(nodes: list) -> list:
@@ -611,6 +684,7 @@ _DEPLOYS = (  # (command, words that must follow somewhere) -> ci-deploy
     ("aws", ("update-function-code", "update-service", "deploy", "create-endpoint",
              "update-endpoint", "create-stack", "update-stack")),
     ("bentoml", ("deploy",)), ("modal", ("deploy",)), ("copilot", ("deploy",)),
+    ("cf", ("push",)),  # Cloud Foundry
     ("kustomize", ("apply",)), ("skaffold", ("run", "deploy")), ("argocd", ("sync",)),
 )
 _DEPLOY_MAP = dict(_DEPLOYS)
@@ -639,6 +713,26 @@ def _words(segment: str) -> list:
     if len(words) > 2 and re.fullmatch(r"python[\d.]*|py", words[0]) and words[1] == "-m":
         words = words[2:]
     return words
+
+
+#: A ``git push`` to one of these platforms deploys the pushed commit (the platform builds and
+#: releases it): the remote is named after the platform or is its Git URL.
+_PUSH_PLATFORMS = re.compile(r"heroku|dokku|scalingo|clever-?cloud|azurewebsites", re.I)
+
+
+#: A script named for deployment, or an argument that selects it (``--mode deploy-model``).
+_DEPLOY_WORD = re.compile(r"deploy(?:[-_]?\w+)?(?:\.py)?$")
+
+
+def _git_push_deploy(cmd: str, rest: list) -> bool:
+    """``git push heroku main``, ``git push dokku@host:app``: a push-to-deploy platform.
+
+    A push to ``origin`` (branches, tags) publishes code, it deploys nothing.
+    """
+    if cmd != "git" or rest[:1] != ["push"]:
+        return False
+    target = next((w for w in rest[1:] if not w.startswith("-")), "")
+    return bool(_PUSH_PLATFORMS.search(target))
 
 
 def command_signals(line: str) -> list:
@@ -673,8 +767,13 @@ def command_signals(line: str) -> list:
             out.append(("ci-image", detail))
         need = _DEPLOY_MAP.get(cmd)
         if need and set(rest) & set(need) or cmd in ("poetry", "uv", "hatch") \
-                and rest[:1] == ["publish"]:
+                and rest[:1] == ["publish"] or _git_push_deploy(cmd, rest) \
+                or cmd == "heroku" and rest[:1] in (["container:release"], ["container:push"]):
             out.append(("ci-deploy", detail))
+        elif re.fullmatch(r"python[\d.]*", cmd) and rest and rest[0].endswith(".py") and (
+                _DEPLOY_WORD.match(rest[0].rsplit("/", 1)[-1])
+                or any(_DEPLOY_WORD.fullmatch(w.lstrip("-")) for w in rest[1:])):
+            out.append(("ci-deploy", detail))  # python build/utils.py --mode deploy-model
         if cmd == "dvc" and rest[:1] in (["repro"], ["exp"]) or re.fullmatch(
                 r"python[\d.]*", cmd) and rest and re.search(r"(?:^|/)train\w*\.py$", rest[0]):
             out.append(("ci-train", detail))
@@ -847,6 +946,27 @@ def conda_pins(data) -> tuple[int, int]:
     return len(entries), sum(bool(_CONDA_PIN.match(e)) for e in entries)
 
 
+def dbt_tested_columns(data) -> int:
+    """How many columns of a parsed dbt properties file (``models:``/``sources:`` with
+    ``columns:``) declare tests (``not_null``, ``unique``, ``accepted_values`` ...)."""
+    if not isinstance(data, dict):
+        return 0
+    tables = []
+    for key in ("models", "seeds", "snapshots"):
+        if isinstance(data.get(key), list):
+            tables += data[key]
+    for source in data.get("sources") or []:
+        if isinstance(source, dict) and isinstance(source.get("tables"), list):
+            tables += source["tables"]
+    n = 0
+    for table in tables:
+        columns = table.get("columns") if isinstance(table, dict) else None
+        for col in columns if isinstance(columns, list) else []:
+            if isinstance(col, dict) and (col.get("tests") or col.get("data_tests")):
+                n += 1
+    return n
+
+
 def _rules(triples: list) -> tuple:
     return tuple((sig, tuple(kws), re.compile(rx, re.M)) for sig, kws, rx in triples)
 
@@ -898,6 +1018,8 @@ _PATTERNS_BY_NAME = {"pyproject.toml": PYPROJECT, "setup.cfg": SETUPCFG, "tox.in
 _PIN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*(?:\[[^\]]*\])?\s*===?\s*[A-Za-z0-9][\w.+!-]*"
                   r"\s*(?:;.*)?$")
 
+#: Files MLflow writes beside ``MLmodel`` when it saves a model.
+_MODEL_ENV_FILES = frozenset({"conda.yaml", "requirements.txt", "python_env.yaml"})
 _CONDA = [("conda-environment", "conda environment"), ("dependencies-listed", "conda environment")]
 #: Files recognised by their exact (lower-case) name alone: name -> [(signal, detail)].
 _BY_NAME = {
@@ -1079,21 +1201,14 @@ def _is_file(path: str) -> bool:
         return False
 
 
-def _holds_python(path: str, limit: int = 200) -> bool:
-    """Is ``path`` a folder with Python code directly inside (a package, not a config folder
-    such as Great Expectations' ``great_expectations/``)? Looks at ``limit`` entries at most."""
-    if _is_file(os.path.join(path, "__init__.py")):
-        return True
-    try:
-        with os.scandir(path) as it:
-            for i, e in enumerate(it):
-                if i >= limit:
-                    break
-                if e.name.endswith(".py") and e.is_file(follow_symlinks=False):
-                    return True
-    except OSError:
-        pass
-    return False
+def _holds_python(path: str) -> bool:
+    """Is ``path`` a regular Python package (it has ``__init__.py``)?
+
+    A folder without one (``great_expectations/`` configuration, an ``airflow/`` folder of DAG
+    files) cannot shadow an installed library of that name: Python imports a namespace folder
+    only when no regular package of the name exists anywhere on the path.
+    """
+    return _is_file(os.path.join(path, "__init__.py"))
 
 
 def _exists(path: str) -> bool:
@@ -1226,11 +1341,20 @@ class _Own:
     """``name in own``: is ``name`` a package of the project itself (a folder at its root)?"""
 
     def __init__(self, scanner, project: str, relpath: str):
-        self.scanner, self.project, self.parts = scanner, project, set(relpath.split("/")[:-1])
+        self.scanner, self.project, self.relpath = scanner, project, relpath
 
     def __contains__(self, name: str) -> bool:
-        return name in self.parts or self.scanner.own_package(self.project, name) \
+        return self._ancestor_package(name) or self.scanner.own_package(self.project, name) \
             or (self.project != SHARED and self.scanner.own_package(SHARED, name))
+
+    def _ancestor_package(self, name: str) -> bool:
+        """A package folder on the file's own path (``churn/models/train.py`` importing
+        ``churn``). A plain folder of scripts named like a library (``airflow/`` holding DAG
+        files that import Airflow) is not a package of the project."""
+        parts = self.relpath.split("/")[:-1]
+        return any(part == name and _is_file(os.path.join(self.scanner.root, *parts[:i + 1],
+                                                          "__init__.py"))
+                   for i, part in enumerate(parts))
 
 
 class _Scanner:
@@ -1248,6 +1372,7 @@ class _Scanner:
         self.result.stats = self.stats
         self._own: dict = {}
         self._project_of: dict = {}
+        self._model_dirs: dict = {}
 
     # ---------------------------------------------------------------- recording
 
@@ -1302,7 +1427,18 @@ class _Scanner:
 
     @staticmethod
     def _is_project(absdir: str) -> bool:
-        return any(_is_file(os.path.join(absdir, m)) for m in PROJECT_MARKERS)
+        """A folder with its own project marker; a saved MLflow model (``MLmodel`` beside the
+        ``conda.yaml`` and ``requirements.txt`` MLflow wrote for it) is an artefact, not a
+        project."""
+        return not _is_file(os.path.join(absdir, "MLmodel")) \
+            and any(_is_file(os.path.join(absdir, m)) for m in PROJECT_MARKERS)
+
+    def model_folder(self, reldir: str) -> bool:
+        """Is ``reldir`` a saved MLflow model? Its environment files describe the model's
+        environment as MLflow recorded it, not how the project pins its dependencies."""
+        if reldir not in self._model_dirs:
+            self._model_dirs[reldir] = _is_file(os.path.join(self.root, reldir, "MLmodel"))
+        return self._model_dirs[reldir]
 
     # ---------------------------------------------------------------- reading
 
@@ -1513,6 +1649,8 @@ class _Scanner:
         if lname == "dvc.yaml":
             self._dvc_yaml(relpath, abspath, project)
             return
+        if lname in _MODEL_ENV_FILES and self.model_folder(reldir):
+            return  # written by mlflow.<flavour>.log_model for the model (see _is_project)
         if lname in ("params.yaml", "params.yml"):
             self.hit("run-params", relpath, detail="parameters file", project=project)
             self._seeds_in_params(self.read(abspath, relpath), relpath, project)
@@ -1770,6 +1908,11 @@ class _Scanner:
             self._kedro(lname, relpath, abspath, project)
         else:
             text = self.search(abspath, relpath, YAML_K8S, project)
+            if text and "tests:" in text and "columns:" in text:
+                tested = dbt_tested_columns(_load_yaml(text))
+                if tested:
+                    self.hit("data-schema", relpath, _line_of(text.split("\n"), "tests:"),
+                             f"dbt schema tests on {tested} column(s)", project=project)
             if text and "AWS::" in text and "Resources" in text:
                 self._cloudformation(text, relpath, project)
             if text and "steps:" in text and ("cloud-builders" in text or "entrypoint:" in text) \
@@ -2069,7 +2212,8 @@ SIGNALS = frozenset(
        "run-metrics", "model-tests", "repro-test", "registry-alias", "api-schema", "ci-tests",
        "ci-coverage", "ci-lint", "ci-image", "ci-deploy", "ci-train", "model-packaging",
        "ci-environments", "drift-monitor", "data-loading", "tracker-integration",
-       "data-versioned", "data-tests", "flow-artefacts", "pipeline-deploy", "dvc-model"}
+       "data-versioned", "data-tests", "flow-artefacts", "pipeline-deploy", "dvc-model",
+       "drift-job"}
 )
 
 
