@@ -1218,8 +1218,8 @@ def test_a_serverless_handler_is_a_service_but_a_method_with_those_names_is_not(
     handler = "import json\n\ndef lambda_handler(event, context):\n    return {'ok': 1}\n"
     result = scan(write(tmp_path / "repo", {"api/handler.py": handler}))
     assert result.evidence("serving-app")[0]["line"] == 3
-    a = levels(suggest(result))
-    assert a["deployment.data"] == 1 and a["monitoring.code"] == 1
+    a = levels(suggest(result))  # a service, but it loads no model: it serves none
+    assert (a["deployment.code"], a["monitoring.code"], a["deployment.data"]) == (1, 1, 0)
     method = "class C:\n    def on(self, event, context):\n        return 1\n"
     assert not scan(write(tmp_path / "other", {"c.py": method})).found("serving-app")
 
@@ -1302,7 +1302,8 @@ def test_a_template_readme_does_not_document_a_model_or_data(tmp_path):
     assert "project template (cookiecutter.json)" in a["notes"]["ways-of-working.model"]
     titled = write(tmp_path / "titled", {"README.md": "# Lightning-Hydra-Template\n\nUse it.\n"})
     assert scan(titled).template == "README title"
-    plain = write(tmp_path / "plain", {"README.md": "# Churn model\n\nA template-free app.\n"})
+    plain = write(tmp_path / "plain", {"README.md": "# Churn model\n\nA template-free app.\n",
+                                       "train.py": "model.fit(X, y)\n"})  # it has a model
     assert scan(plain).template is None
     assert levels(suggest(scan(plain)))["ways-of-working.model"] == 1
 
@@ -1545,3 +1546,36 @@ def test_lineage_to_the_data_needs_a_dvc_remote(tmp_path):
     assert levels(suggest(scan(root)))["versioning.model"] == 2
     write(root, {".dvc/config": "[core]\n    remote = s3\n['remote \"s3\"']\n    url = s3://b/d\n"})
     assert levels(suggest(scan(root)))["versioning.model"] == 3
+
+
+def test_a_web_app_serves_a_model_only_when_the_project_loads_one(tmp_path):
+    app = "from flask import Flask\napp = Flask(__name__)\n\n@app.route('/')\ndef hi():\n    return 'hi'\n"
+    demo = write(tmp_path / "demo", {"app.py": app, "config.py": "import json\nc = json.load(f)\n",
+                                     "train.py": "from sklearn import metrics\n"})
+    got = levels(suggest(scan(demo)))
+    assert (got["deployment.model"], got["deployment.data"], got["monitoring.code"]) == (0, 0, 1)
+    served = write(tmp_path / "served", {"app.py": app + "model = joblib.load('model.joblib')\n"})
+    got = levels(suggest(scan(served)))
+    assert (got["deployment.model"], got["deployment.data"]) == (1, 1)
+
+
+def test_a_repository_without_any_model_has_its_model_cells_at_0(tmp_path):
+    root = write(tmp_path / "gx", {
+        "README.md": "# Data quality tutorials\n\nRun the DAG to validate the sample data.\n",
+        "dags/validate.py": "from airflow import DAG\nimport great_expectations as gx\n",
+        "app.py": "from flask import Flask\napp = Flask(__name__)\n"})
+    a = suggest(scan(root))
+    assert all(a["answers"][c] == 0 for c in CELLS if c.endswith(".model"))
+    assert "model-saved" in a["notes"]["ways-of-working.model"]  # says what was looked for
+    assert a["answers"]["ways-of-working.data"] == 1 and a["answers"]["testing.data"] == 2
+
+
+@pytest.mark.parametrize("readme", [
+    "[![CI](badge.svg)](ci)\n## Template for MLOps projects\n\nOpen it in a Codespace.\n",
+    "churn\n=====\n\nProject layout.\n\n<small>Project based on the <a href='x'>cookiecutter "
+    "data science project template</a>.</small>\n"])
+def test_a_readme_a_template_wrote_documents_no_model_or_data(tmp_path, readme):
+    root = write(tmp_path, {"README.md": readme, "train.py": "import joblib\njoblib.dump(m, 'm')\n"})
+    got = levels(suggest(scan(root)))
+    assert (got["ways-of-working.code"], got["ways-of-working.model"],
+            got["ways-of-working.data"]) == (1, 0, 0)

@@ -106,6 +106,8 @@ for _sig, _mods in {
 }.items():
     for _m in _mods:
         _IMPORTS[_m] = _sig
+#: Serving frameworks made for models (a Flask or FastAPI app may serve anything).
+_MODEL_SERVERS = frozenset({"bentoml", "seldon_core", "kserve", "litserve", "torchserve"})
 _TEST_OK = frozenset({"data-validation", "fairness-checks", "load-tests", "evaluation"})
 
 #: Called function or method name (last part of the dotted name) -> signal.
@@ -131,6 +133,9 @@ _CALLS = {
     "image_dataset_from_directory": "data-loading", "ImageFolder": "data-loading",
     "Pusher": "model-packaging",
     "dump": "model-saved", "save_model": "model-saved", "save_pretrained": "model-saved",
+    "load_model": "model-load", "from_pretrained": "model-load", "InferenceSession": "model-load",
+    "load_learner": "model-load",
+    "invoke_endpoint": "model-load",  # predictions from a deployed model endpoint (SageMaker)
     "manual_seed": "seeds-set", "set_seed": "seeds-set", "set_random_seed": "seeds-set",
     "seed_everything": "seeds-set",
     "set_stage": "registry-alias",  # ZenML model stages (staging, production)
@@ -146,6 +151,10 @@ _DOTTED_CALLS = {
     "Run.get_context": "experiment-tracking",  # Azure ML run of the current job
     "models.create_or_update": "model-registry", "dsl.Condition": "model-gate",
     "saved_model.save": "model-packaging",
+    # a model read back for predictions (json.load or yaml.load read no model)
+    "joblib.load": "model-load", "pickle.load": "model-load", "torch.load": "model-load",
+    "onnx.load": "model-load", "dill.load": "model-load", "cloudpickle.load": "model-load",
+    "saved_model.load": "model-load",
 }
 #: Calls that promote a model (a gate that decides with them is a quality gate).
 _STOP_CALLS = frozenset({"cancel", "fail"})  #: run.parent.cancel(): the pipeline run stops
@@ -174,7 +183,7 @@ _SPECIAL_KEYWORDS = (
     "hydra.main", "FlowSpec", ".deploy(", "event, context",  # see _flow_signals
     "get_context", "model_name", "model_path", "create_new_version", "input_schema",  # Azure ML
     "enable_app_insights", "FeatureView",
-    "TestSuite", "Preset", "RecList",  # Evidently test suites and presets, RecList
+    "TestSuite", "Preset", "RecList", ".fit(",  # Evidently test suites and presets, RecList
 )
 
 
@@ -357,6 +366,8 @@ def _parse_signals(source: str, test: bool) -> list:
                 for cand in (name, parts[0], ".".join(parts[:2]), *extra):
                     if cand in _IMPORTS:
                         add(_IMPORTS[cand], node, f"import {name}", parts[0])
+                        if cand in _MODEL_SERVERS:  # serves models by design
+                            add("model-load", node, f"import {name} (a model server)", parts[0])
                         break
         elif isinstance(node, ast.Call):
             name = _dotted(node.func)
@@ -421,6 +432,9 @@ def _parse_signals(source: str, test: bool) -> list:
             if test and last in ("fit", "predict", "predict_proba", "train") \
                     and isinstance(node.func, ast.Attribute):
                 add("model-tests", node, f".{last}(...) in a test")
+            elif last in ("fit", "fit_generator") and isinstance(node.func, ast.Attribute) \
+                    and node.args:
+                add("model-fit", node, f"{name}(...)")
         elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
             if test and node.name.startswith("test") and _TEST_WORDS.search(node.name):
                 add("repro-test", node, f"test {node.name}")
@@ -1130,6 +1144,8 @@ class ScanResult:
     library: str | None = None  #: the package the root folder publishes, if it is one
     #: what shows the repository is a project template (cookiecutter.json, ...), if it is one
     template: str | None = None
+    #: the root README when a project template generated it (``based on the ... template``)
+    skeleton: str | None = None
     #: top-level folders (``""`` for root files) where a training signal was seen
     training_places: set = field(default_factory=set)
 
@@ -1142,6 +1158,11 @@ class ScanResult:
         if self.library is None:
             return any(s in self.hits for s in TRAINING_SIGNALS)
         return bool(self.training_places - DEMO_FOLDERS)
+
+    def has_model(self) -> bool:
+        """Does anything here train, save, load, evaluate, track or package a model? (A web
+        app or a data pipeline alone has no model.)"""
+        return any(s in self.hits for s in MODEL_SIGNALS)
 
     def found(self, signal: str, project: str | None = None) -> bool:
         """Seen anywhere (``project=None``), or in ``project`` or the repository-wide layer."""
@@ -1166,6 +1187,10 @@ class ScanResult:
 TRAINING_SIGNALS = ("experiment-tracking", "train-command", "dvc-pipeline", "pipeline",
                     "model-registry", "model-packaging", "run-metrics", "run-params",
                     "serving-app", "ci-train")
+#: Signals that show a repository has a model at all (a web app or data pipeline alone does not).
+MODEL_SIGNALS = ("model-fit", "model-saved", "model-load", "evaluation", "model-tests", "model-packaging",
+                 "model-registry", "experiment-tracking", "train-command", "run-metrics",
+                 "ci-train", "dvc-model", "pipeline-deploy", "model-gate")
 #: Top-level folders of a library that demonstrate or test it (not a model of its own).
 DEMO_FOLDERS = frozenset({"examples", "example", "notebooks", "docs", "doc", "tutorials",
                           "tutorial", "benchmarks", "benchmark", "demo", "demos", "tests",
@@ -1175,6 +1200,22 @@ DEMO_FOLDERS = frozenset({"examples", "example", "notebooks", "docs", "doc", "tu
 _LIBRARY_DATA_NOISE = frozenset({"readme", "data-loading", "data-prep", "data-tests"})
 _TEMPLATE_FILES = frozenset({"cookiecutter.json", "copier.yml", "copier.yaml"})
 _TEMPLATE_WORD = re.compile(r"(?:^|[^a-z])template(?:$|[^a-z])")
+#: A README that a project template wrote (its layout, not the project's model or data).
+_SKELETON_README = re.compile(r"\bbased on the\b[^\n]{0,200}?\btemplate\b|\bgenerated (?:with|by|"
+                              r"from)\b[^\n]{0,80}?\b(?:cookiecutter|copier)\b", re.I)
+
+
+def readme_title(text: str) -> str:
+    """The first heading of a Markdown README, whatever its level (``# ...``, ``## ...``, or a
+    line underlined with ``===``)."""
+    lines = text.split("\n")
+    for i, line in enumerate(lines):
+        m = re.match(r"^#{1,6}[ \t]+(.+)", line)
+        if m:
+            return m.group(1).strip()
+        if line.strip() and i + 1 < len(lines) and re.fullmatch(r"=+\s*", lines[i + 1]):
+            return line.strip()
+    return ""
 
 
 def _safe_name(text: str) -> str:
@@ -1321,6 +1362,7 @@ def _cfn_signals(kind: str, props: dict) -> list:
             out.append(("metrics-export", f"CloudWatch metric {props.get('MetricName', '')}"))
     elif kind == "AWS::SageMaker::Endpoint":
         out.append(("serving-app", "SageMaker endpoint"))
+        out.append(("model-load", "SageMaker endpoint serves a model"))
         policy = (props.get("DeploymentConfig") or {}).get("BlueGreenUpdatePolicy") \
             if isinstance(props.get("DeploymentConfig"), dict) else None
         routing = policy.get("TrafficRoutingConfiguration") if isinstance(policy, dict) else None
@@ -1717,9 +1759,10 @@ class _Scanner:
         if stem == "readme" and reldir == project:
             text = self.read(abspath, relpath) or ""
             if not reldir and self.result.template is None:
-                title = next((ln for ln in text.split("\n") if ln.startswith("# ")), "")
-                if _TEMPLATE_WORD.search(title.lower()):
+                if _TEMPLATE_WORD.search(readme_title(text).lower()):
                     self.result.template = "README title"
+                elif _SKELETON_README.search(text):
+                    self.result.skeleton = relpath
             body = [ln for ln in text.split("\n") if ln.strip()
                     and not ln.lstrip().startswith(("#", "[![", "![", "===", "---", "<"))]
             if body:  # a title alone does not explain how to run anything
@@ -2213,7 +2256,7 @@ SIGNALS = frozenset(
        "ci-coverage", "ci-lint", "ci-image", "ci-deploy", "ci-train", "model-packaging",
        "ci-environments", "drift-monitor", "data-loading", "tracker-integration",
        "data-versioned", "data-tests", "flow-artefacts", "pipeline-deploy", "dvc-model",
-       "drift-job"}
+       "drift-job", "model-fit"}
 )
 
 
@@ -2424,6 +2467,7 @@ def suggest(result: ScanResult, rubric: Rubric | str = "mle-maturity", created=N
     answers, notes, evidence = {}, {}, {}
     several = len(result.projects) > 1
     no_model = result.library is not None and not result.trains_models()
+    modelled = result.library is not None or result.has_model()
     for cid in rubric.cells:
         spec = mapping["cells"][cid]
         ignored = why = None
@@ -2432,6 +2476,10 @@ def suggest(result: ScanResult, rubric: Rubric | str = "mle-maturity", created=N
             ignored, why = {"readme"}, (f"The repository is a project template "
                                         f"({result.template}): its README documents the "
                                         f"template, not a model or data of its own.")
+        elif result.skeleton and cid in _TEMPLATE_CELLS:
+            ignored, why = {"readme"}, (f"{result.skeleton} was generated from a project "
+                                        f"template: it documents the template's layout, not "
+                                        f"a model or data of its own.")
         elif no_model and rubric.cells[cid].item == "data":
             ignored, why = _LIBRARY_DATA_NOISE, (
                 f"The folder is the library {result.library!r} without a model of its own: "
@@ -2455,6 +2503,13 @@ def suggest(result: ScanResult, rubric: Rubric | str = "mle-maturity", created=N
             continue
         level, note, used, project = _best_project(spec, result, outside_text,
                                                    mapping["signals"])
+        if level and not modelled and rubric.cells[cid].item == "model":
+            answers[cid] = 0
+            notes[cid] = (f"Suggested by a scan of the repository: level 0. Nothing here "
+                          f"trains, saves, loads, evaluates, tracks or packages a model (looked "
+                          f"for {', '.join(MODEL_SIGNALS)}), so its README, apps and settings "
+                          f"document no model.")
+            continue
         where = ""
         if several and level > 0:
             where = (f" (project {project}/)" if project else
