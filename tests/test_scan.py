@@ -341,8 +341,9 @@ def test_project_with_dvc_mlflow_docker_and_deployment(tmp_path):
     assert evidence(a, "monitoring.data", "drift-library")[0]["path"] == "src/monitor.py"
     assert evidence(a, "deployment.data", "api-schema")[0]["path"] == "src/serve.py"
     assert evidence(a, "ways-of-working.model", "model-card")[0]["path"] == "MODEL_CARD.md"
-    for cell in ("deployment.data", "monitoring.model", "ways-of-working.model"):
+    for cell in ("monitoring.code", "monitoring.model", "ways-of-working.model"):
         assert OUTSIDE in a["notes"][cell]
+    assert "not found: shared-features" in a["notes"]["deployment.data"]
     assert "Level 3: found registry-alias" in a["notes"]["versioning.model"]
     # the DVC cache is never read: the wandb import in it does not count
     assert all(e["path"] != ".dvc/cache/files/md5/ab/cdef"
@@ -1579,3 +1580,27 @@ def test_a_readme_a_template_wrote_documents_no_model_or_data(tmp_path, readme):
     got = levels(suggest(scan(root)))
     assert (got["ways-of-working.code"], got["ways-of-working.model"],
             got["ways-of-working.data"]) == (1, 0, 0)
+
+
+def test_serving_code_that_imports_the_project_feature_code_shares_it_with_training(tmp_path):
+    serve = ("import onnxruntime as ort\nfrom data import DataModule\n\n"
+             "session = ort.InferenceSession('model.onnx')\n")
+    root = write(tmp_path / "s", {"requirements.txt": "onnxruntime\n", "data.py": "X = 1\n",
+                                  "inference.py": serve, "app.py": "from fastapi import FastAPI\n"})
+    assert levels(suggest(scan(root)))["deployment.data"] == 2
+    # a library named like feature code is not the project's own: Hugging Face datasets
+    other = write(tmp_path / "o", {"inference.py": serve.replace("from data import", "from datasets import")})
+    assert not scan(other).found("shared-features")
+    # feature code imported by training only is not shared with serving
+    train = write(tmp_path / "t", {"features.py": "X = 1\n",
+                                   "train.py": "from features import build\nmodel.fit(X, y)\n"})
+    assert not scan(train).found("shared-features")
+
+
+@pytest.mark.parametrize("code", [
+    "from feast import FeatureStore\nstore = FeatureStore('.')\n"
+    "row = store.get_online_features(features=fs, entity_rows=rows)\n",
+    "from tfx.components import Transform\nt = Transform(examples=e, schema=s, "
+    "module_file='preprocessing.py')\n"])
+def test_feast_online_features_and_tfx_transform_serve_the_training_features(tmp_path, code):
+    assert scan(write(tmp_path, {"pipeline.py": code})).found("shared-features")

@@ -183,7 +183,8 @@ _SPECIAL_KEYWORDS = (
     "hydra.main", "FlowSpec", ".deploy(", "event, context",  # see _flow_signals
     "get_context", "model_name", "model_path", "create_new_version", "input_schema",  # Azure ML
     "enable_app_insights", "FeatureView",
-    "TestSuite", "Preset", "RecList", ".fit(",  # Evidently test suites and presets, RecList
+    "TestSuite", "Preset", "RecList", ".fit(", "get_online_features", "Transform(",
+    "def predict",  # Evidently test suites and presets, RecList
 )
 
 
@@ -268,7 +269,11 @@ def python_signals(source: str, test: bool = False, own=frozenset(),
     out, seen = [], set()
     for sig, line, detail, top in found:
         # importing the project's own packages is not using a library: filtered per project
-        if sig not in seen and (top is None or top not in own):
+        if top is not None and top.startswith("!"):
+            keep = top[1:] in own  # counts only when the import is the project's own module
+        else:
+            keep = top is None or top not in own
+        if sig not in seen and keep:
             seen.add(sig)
             out.append((sig, line, detail))
     return out
@@ -469,6 +474,7 @@ def _parse_signals(source: str, test: bool) -> list:
                     and _flow_artefacts(node):
                 add("flow-artefacts", node, f"Metaflow flow {node.name} keeps self.* artefacts "
                                             "of every run")
+    _shared_features(nodes, {sig for sig, *_ in out}, add)
     found = {sig: line for sig, line, *_ in reversed(out)}
     if "drift-library" in found and ({"pipeline", "serving-app"} & set(found)
                                      or _SCHEDULERS & _import_tops(nodes)):
@@ -486,6 +492,41 @@ def _parse_signals(source: str, test: bool) -> list:
 
 #: Schedulers that run a job at intervals (a drift check they run is wired in).
 _SCHEDULERS = frozenset({"schedule", "apscheduler", "rocketry", "crontab"})
+#: Own modules that hold feature code (``data``, ``features``, ``preprocessing`` ...).
+_FEATURE_MODULE = re.compile(r"(?:^|_)(?:data|features?|preprocess\w*|transforms?|token\w*|"
+                             r"featuri[sz]\w*)$", re.I)
+_SERVING_SIGNALS = frozenset({"serving-app", "model-load"})
+
+
+def _shared_features(nodes: list, found: set, add) -> None:
+    """Serving code that computes features with the project's own feature code.
+
+    A file that serves or loads a model, or defines a ``predict`` function, and imports the
+    feature code of its project (``from data import DataModule``, ``from pkg.features import
+    ...``, a relative import) computes features as training does. An import of a library with
+    such a name (``from datasets import ...``) is not the project's code: the import counts only
+    when it names a module of the project (checked per project by :func:`python_signals`).
+    TFX Transform (its graph is part of the serving signature) and Feast online features serve
+    the features training used by design.
+    """
+    serving = bool(found & _SERVING_SIGNALS) or any(
+        isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef)) and n.name.startswith("predict")
+        for n in nodes)
+    for node in nodes:
+        if isinstance(node, ast.Call):
+            name = _dotted(node.func)
+            if name.endswith("get_online_features"):
+                add("shared-features", node, "Feast online features (the training definitions)")
+            elif name.rsplit(".", 1)[-1] == "Transform" and any(
+                    k.arg in ("preprocessing_fn", "module_file") for k in node.keywords):
+                add("shared-features", node, "TFX Transform (its graph serves the same features)")
+        elif serving and isinstance(node, ast.ImportFrom) and node.module \
+                and _FEATURE_MODULE.search(node.module.rsplit(".", 1)[-1]):
+            top = None if node.level else "!" + node.module.split(".")[0]
+            add("shared-features", node, f"serving code imports the feature code "
+                                         f"{'.' * node.level}{node.module}", top)
+
+
 def _import_tops(nodes: list) -> set:
     """Top-level names of the modules a parsed file imports."""
     out = set()
@@ -2256,7 +2297,7 @@ SIGNALS = frozenset(
        "ci-coverage", "ci-lint", "ci-image", "ci-deploy", "ci-train", "model-packaging",
        "ci-environments", "drift-monitor", "data-loading", "tracker-integration",
        "data-versioned", "data-tests", "flow-artefacts", "pipeline-deploy", "dvc-model",
-       "drift-job", "model-fit"}
+       "drift-job", "model-fit", "shared-features"}
 )
 
 
