@@ -534,6 +534,13 @@ def test_exact_pins_need_every_requirement_pinned(tmp_path):
     assert result.count("dependencies-listed") == 2
 
 
+@pytest.mark.parametrize("pinned, loose, counts", [(33, 2, True), (9, 2, False), (8, 1, False)])
+def test_a_long_requirements_file_with_a_few_open_tools_is_pinned(tmp_path, pinned, loose, counts):
+    lines = [f"pkg{i}=={i}.0" for i in range(pinned)] + [f"tool{i}>=1" for i in range(loose)]
+    result = scan(write(tmp_path, {"requirements.txt": "\n".join(lines) + "\n"}))
+    assert result.found("pinned-requirements") is counts
+
+
 # ------------------------------------------------------------------------------ reports
 
 @needs_git

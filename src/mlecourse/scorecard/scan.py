@@ -58,6 +58,9 @@ from mlecourse.scorecard.rubric import RUBRIC_DIR, Rubric, load_rubric
 READ_LIMIT = 256 * 1024  #: bytes read at most from one file
 NOTEBOOK_READ_LIMIT = 16 * 1024 * 1024  #: notebooks: outputs can be large, code cells come after
 MAX_EVIDENCE = 5  #: places kept per signal and project
+#: A long requirements file is pinned when this share of it is (a docs or notebook tool left
+#: open beside 30 pinned packages does not unpin the environment).
+PINNED_SHARE = 0.85
 MAX_PROBLEMS = 100  #: problems kept (the rest are counted)
 SUPPORTED_RUBRICS = ("mle-maturity",)
 OUTSIDE = "no evidence in the repository — answer it yourself"
@@ -2173,9 +2176,10 @@ class _Scanner:
         if total:
             self.hit("dependencies-listed", relpath,
                      detail=f"{total} requirement(s), {pinned} pinned with ==", project=project)
-        if total and pinned == total:
+        if total and pinned == total or total >= 10 and pinned >= PINNED_SHARE * total:
             self.hit("pinned-requirements", relpath,
-                     detail=f"all {total} requirement(s) pinned with ==", project=project)
+                     detail=f"{'all ' if pinned == total else ''}{pinned} of {total} "
+                            f"requirement(s) pinned with ==", project=project)
 
     def _git_dir_from_file(self, path: str) -> str | None:
         """The Git folder a ``.git`` file points to, when it is a real Git folder."""
