@@ -1611,3 +1611,22 @@ def test_serving_code_that_imports_the_project_feature_code_shares_it_with_train
     "module_file='preprocessing.py')\n"])
 def test_feast_online_features_and_tfx_transform_serve_the_training_features(tmp_path, code):
     assert scan(write(tmp_path, {"pipeline.py": code})).found("shared-features")
+
+
+@pytest.mark.parametrize("code, counts", [
+    ("import typer\n\ndef train(lr: float = 0.1):\n    pass\n\n"
+     "if __name__ == '__main__':\n    typer.run(train)\n", True),
+    ("def train_model():\n    pass\n\nif __name__ == '__main__':\n    train_model()\n", True),
+    ("import click\n\n@click.command()\ndef train():\n    pass\n", True),
+    ("def train():\n    pass\n", False),  # a function nothing runs
+    ("if __name__ == '__main__':\n    a, b = train_test_split(x)\n", False),
+])
+def test_a_script_whose_command_is_training_is_one_command_training(tmp_path, code, counts):
+    assert scan(write(tmp_path, {"src/fit_mnist.py": code})).found("train-command") is counts
+
+
+def test_sagemaker_and_mlflow_experiments_created_in_code_are_tracking(tmp_path):
+    code = "import boto3\nsm = boto3.client('sagemaker')\nsm.create_experiment(ExperimentName=n)\n"
+    assert scan(write(tmp_path / "s", {"exp.py": code})).found("experiment-tracking")
+    mention = "def create_experiment():\n    pass\n"
+    assert not scan(write(tmp_path / "m", {"exp.py": mention})).found("experiment-tracking")

@@ -187,7 +187,7 @@ _SPECIAL_KEYWORDS = (
     "get_context", "model_name", "model_path", "create_new_version", "input_schema",  # Azure ML
     "enable_app_insights", "FeatureView",
     "TestSuite", "Preset", "RecList", ".fit(", "get_online_features", "Transform(",
-    "def predict",  # Evidently test suites and presets, RecList
+    "def predict", "__main__", "command", "create_experiment", "create_trial",  # Evidently test suites and presets, RecList
 )
 
 
@@ -407,6 +407,8 @@ def _parse_signals(source: str, test: bool) -> list:
             if any(k.arg == "create_new_version" and isinstance(k.value, ast.Constant)
                    and k.value.value is True for k in node.keywords):
                 signal = "data-versioned"  # Azure ML Dataset.register(create_new_version=True)
+            if last in ("create_experiment", "create_trial") and (node.args or node.keywords):
+                signal = "experiment-tracking"  # MLflow or SageMaker experiments and trials
             if last == "start_run":  # mlflow, Vertex AI experiments, ...
                 signal = "experiment-tracking"
             if last == "link" and any(k.arg == "target_path" for k in node.keywords):
@@ -477,6 +479,9 @@ def _parse_signals(source: str, test: bool) -> list:
                     and _flow_artefacts(node):
                 add("flow-artefacts", node, f"Metaflow flow {node.name} keeps self.* artefacts "
                                             "of every run")
+    if not test:
+        for node, detail in _training_entry_points(tree):
+            add("train-command", node, detail)
     _shared_features(nodes, {sig for sig, *_ in out}, add)
     found = {sig: line for sig, line, *_ in reversed(out)}
     if "drift-library" in found and ({"pipeline", "serving-app"} & set(found)
@@ -495,6 +500,36 @@ def _parse_signals(source: str, test: bool) -> list:
 
 #: Schedulers that run a job at intervals (a drift check they run is wired in).
 _SCHEDULERS = frozenset({"schedule", "apscheduler", "rocketry", "crontab"})
+_CLI_RUNNERS = frozenset({"typer.run", "fire.Fire", "Fire"})
+_TRAIN_NAME = re.compile(r"train(?!_test_split)(?:_\w+)?$")  #: train, train_model, not a split
+
+
+def _training_entry_points(tree: ast.Module) -> list:
+    """``[(node, detail)]``: a training function that is the script's command.
+
+    ``if __name__ == "__main__": train(...)``, ``typer.run(train)``, ``fire.Fire(train_model)``
+    and ``@app.command()``/``@click.command()`` on ``def train...`` make training one command.
+    A ``train`` function that nothing runs is only a function.
+    """
+    out = []
+    for node in tree.body:
+        if isinstance(node, ast.If) and "__main__" in ast.dump(node.test):
+            for sub in ast.walk(node):
+                if isinstance(sub, ast.Call):
+                    name = _dotted(sub.func)
+                    if _TRAIN_NAME.match(name.rsplit(".", 1)[-1]) or name in _CLI_RUNNERS \
+                            and any(isinstance(a, ast.Name) and _TRAIN_NAME.match(a.id)
+                                    for a in sub.args):
+                        out.append((sub, f"{name}(...) runs training as the script's command"))
+                        return out
+        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) \
+                and _TRAIN_NAME.match(node.name) and any(
+                    _dotted(d).rsplit(".", 1)[-1] == "command" for d in node.decorator_list):
+            out.append((node, f"command {node.name}"))
+            return out
+    return out
+
+
 #: Own modules that hold feature code (``data``, ``features``, ``preprocessing`` ...).
 _FEATURE_MODULE = re.compile(r"(?:^|_)(?:data|features?|preprocess\w*|transforms?|token\w*|"
                              r"featuri[sz]\w*)$", re.I)
