@@ -1630,3 +1630,23 @@ def test_sagemaker_and_mlflow_experiments_created_in_code_are_tracking(tmp_path)
     assert scan(write(tmp_path / "s", {"exp.py": code})).found("experiment-tracking")
     mention = "def create_experiment():\n    pass\n"
     assert not scan(write(tmp_path / "m", {"exp.py": mention})).found("experiment-tracking")
+
+
+def test_a_zenml_data_validator_step_validates_data_in_the_pipeline(tmp_path):
+    step = ("from zenml import step\nfrom zenml.integrations.whylogs.data_validators."
+            "whylogs_data_validator import WhylogsDataValidator\n")
+    result = scan(write(tmp_path / "z", {"steps/profile.py": step}))
+    assert levels(suggest(result))["testing.data"] == 2
+    plain = "from zenml import step\nfrom zenml.integrations.whylogs.flavors import x\n"
+    assert not scan(write(tmp_path / "p", {"steps/profile.py": plain})).found("data-validation")
+
+
+def test_a_batch_inference_pipeline_reusing_the_fitted_preprocessor_shares_features(tmp_path):
+    infer = ("from zenml import pipeline, get_pipeline_context\n\n@pipeline\ndef inference():\n"
+             "    model = get_pipeline_context().model\n"
+             "    pre = model.get_artifact('preprocess_pipeline')\n")
+    result = scan(write(tmp_path / "i", {"pipelines/inference.py": infer}))
+    assert levels(suggest(result))["deployment.data"] == 2
+    other = infer.replace("preprocess_pipeline", "raw_dataset")
+    assert not scan(write(tmp_path / "o", {"pipelines/inference.py": other})).found(
+        "shared-features")

@@ -187,7 +187,7 @@ _SPECIAL_KEYWORDS = (
     "get_context", "model_name", "model_path", "create_new_version", "input_schema",  # Azure ML
     "enable_app_insights", "FeatureView",
     "TestSuite", "Preset", "RecList", ".fit(", "get_online_features", "Transform(",
-    "def predict", "__main__", "command", "create_experiment", "create_trial",  # Evidently test suites and presets, RecList
+    "def predict", "get_artifact", "load_artifact", "__main__", "command", "create_experiment", "create_trial",  # Evidently test suites and presets, RecList
 )
 
 
@@ -371,6 +371,10 @@ def _parse_signals(source: str, test: bool) -> list:
             for name in names:
                 parts = name.split(".")
                 extra = parts[2:3] if parts[:2] == ["zenml", "integrations"] else []
+                if "data_validators" in parts or name.startswith("whylogs.core.constraints"):
+                    # a data validator (ZenML's Evidently, whylogs, Great Expectations or
+                    # Deepchecks integration; whylogs constraints) checks the data it profiles
+                    add("data-validation", node, f"import {name}", parts[0])
                 for cand in (name, parts[0], ".".join(parts[:2]), *extra):
                     if cand in _IMPORTS:
                         add(_IMPORTS[cand], node, f"import {name}", parts[0])
@@ -534,6 +538,9 @@ def _training_entry_points(tree: ast.Module) -> list:
 _FEATURE_MODULE = re.compile(r"(?:^|_)(?:data|features?|preprocess\w*|transforms?|token\w*|"
                              r"featuri[sz]\w*)$", re.I)
 _SERVING_SIGNALS = frozenset({"serving-app", "model-load"})
+#: Names of fitted preprocessing artefacts (loaded from the artefact store for inference).
+_FITTED_STEP = re.compile(r"preprocess|transform|scaler|encoder|vectori[sz]er|tokeni[sz]er|"
+                          r"feature", re.I)
 
 
 def _shared_features(nodes: list, found: set, add) -> None:
@@ -555,6 +562,11 @@ def _shared_features(nodes: list, found: set, add) -> None:
             name = _dotted(node.func)
             if name.endswith("get_online_features"):
                 add("shared-features", node, "Feast online features (the training definitions)")
+            elif name.rsplit(".", 1)[-1] in ("get_artifact", "load_artifact") and node.args \
+                    and isinstance(node.args[0], ast.Constant) \
+                    and _FITTED_STEP.search(str(node.args[0].value)):
+                add("shared-features", node, f"the fitted {node.args[0].value} artefact of "
+                                             f"training is reused"[:80])
             elif name.rsplit(".", 1)[-1] == "Transform" and any(
                     k.arg in ("preprocessing_fn", "module_file") for k in node.keywords):
                 add("shared-features", node, "TFX Transform (its graph serves the same features)")
