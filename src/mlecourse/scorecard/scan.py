@@ -353,12 +353,15 @@ def _parse_signals(source: str, test: bool) -> list:
         out.append((signal, getattr(node, "lineno", None), detail, top))
 
     zenml_names = set()
+    feature_imports, defines_predict = [], False  # see _shared_features
     run_names = {t.id for n in nodes if isinstance(n, ast.Assign) and isinstance(n.value, ast.Call)
                  and _dotted(n.value.func).endswith("get_context")
                  for t in n.targets if isinstance(t, ast.Name)}
     for node in nodes:
         if isinstance(node, (ast.Import, ast.ImportFrom)):
             if isinstance(node, ast.ImportFrom):
+                if node.module and _FEATURE_MODULE.search(node.module.rsplit(".", 1)[-1]):
+                    feature_imports.append(node)
                 if node.level or not node.module:
                     continue  # relative import: the project itself
                 names = [node.module] + [f"{node.module}.{a.name}" for a in node.names]
@@ -419,8 +422,9 @@ def _parse_signals(source: str, test: bool) -> list:
                 signal = "model-registry"  # W&B model registry
                 if any(k.arg == "aliases" for k in node.keywords):
                     add("registry-alias", node, "artifact.link(aliases=...)")
-            for sig, detail in _suite_signals(last, node):
-                add(sig, node, detail)
+            if last in _CALL_RULES:  # test suites, feature reuse: a few names, checked here
+                for sig, detail in _CALL_RULES[last](name, node):
+                    add(sig, node, detail)
             if signal:
                 add(signal, node, f"{name}(...)")
             for kw in node.keywords:
@@ -450,6 +454,7 @@ def _parse_signals(source: str, test: bool) -> list:
                     and node.args:
                 add("model-fit", node, f"{name}(...)")
         elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            defines_predict = defines_predict or node.name.startswith("predict")
             if test and node.name.startswith("test") and _TEST_WORDS.search(node.name):
                 add("repro-test", node, f"test {node.name}")
             if test and node.name.startswith("test") and _is_data_test(node):
@@ -486,7 +491,7 @@ def _parse_signals(source: str, test: bool) -> list:
     if not test:
         for node, detail in _training_entry_points(tree):
             add("train-command", node, detail)
-    _shared_features(nodes, {sig for sig, *_ in out}, add)
+    _shared_features(feature_imports, defines_predict, {sig for sig, *_ in out}, add)
     found = {sig: line for sig, line, *_ in reversed(out)}
     if "drift-library" in found and ({"pipeline", "serving-app"} & set(found)
                                      or _SCHEDULERS & _import_tops(nodes)):
@@ -543,38 +548,40 @@ _FITTED_STEP = re.compile(r"preprocess|transform|scaler|encoder|vectori[sz]er|to
                           r"feature", re.I)
 
 
-def _shared_features(nodes: list, found: set, add) -> None:
+def _shared_features(imports: list, serving: bool, found: set, add) -> None:
     """Serving code that computes features with the project's own feature code.
 
-    A file that serves or loads a model, or defines a ``predict`` function, and imports the
-    feature code of its project (``from data import DataModule``, ``from pkg.features import
-    ...``, a relative import) computes features as training does. An import of a library with
-    such a name (``from datasets import ...``) is not the project's code: the import counts only
-    when it names a module of the project (checked per project by :func:`python_signals`).
-    TFX Transform (its graph is part of the serving signature) and Feast online features serve
-    the features training used by design.
+    A file that serves or loads a model, or defines a ``predict`` function (``serving``), and
+    imports the feature code of its project (``imports``: ``from data import DataModule``,
+    ``from pkg.features import ...``, a relative import) computes features as training does. An
+    import of a library with such a name (``from datasets import ...``) is not the project's
+    code: the import counts only when it names a module of the project (checked per project by
+    :func:`python_signals`).
     """
-    serving = bool(found & _SERVING_SIGNALS) or any(
-        isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef)) and n.name.startswith("predict")
-        for n in nodes)
-    for node in nodes:
-        if isinstance(node, ast.Call):
-            name = _dotted(node.func)
-            if name.endswith("get_online_features"):
-                add("shared-features", node, "Feast online features (the training definitions)")
-            elif name.rsplit(".", 1)[-1] in ("get_artifact", "load_artifact") and node.args \
-                    and isinstance(node.args[0], ast.Constant) \
-                    and _FITTED_STEP.search(str(node.args[0].value)):
-                add("shared-features", node, f"the fitted {node.args[0].value} artefact of "
-                                             f"training is reused"[:80])
-            elif name.rsplit(".", 1)[-1] == "Transform" and any(
-                    k.arg in ("preprocessing_fn", "module_file") for k in node.keywords):
-                add("shared-features", node, "TFX Transform (its graph serves the same features)")
-        elif serving and isinstance(node, ast.ImportFrom) and node.module \
-                and _FEATURE_MODULE.search(node.module.rsplit(".", 1)[-1]):
-            top = None if node.level else "!" + node.module.split(".")[0]
-            add("shared-features", node, f"serving code imports the feature code "
-                                         f"{'.' * node.level}{node.module}", top)
+    if not imports or not (serving or found & _SERVING_SIGNALS):
+        return
+    for node in imports:
+        top = None if node.level else "!" + node.module.split(".")[0]
+        add("shared-features", node, f"serving code imports the feature code "
+                                     f"{'.' * node.level}{node.module}", top)
+
+
+def _reused_features(name: str, node: ast.Call) -> list:
+    """Features served as training made them, by design: TFX Transform (its graph is part of the
+    serving signature), Feast online features, the fitted preprocessing artefact of training
+    fetched from the artefact store (``model.get_artifact("preprocess_pipeline")``)."""
+    last = name.rsplit(".", 1)[-1]
+    if last == "get_online_features":
+        return [("shared-features", "Feast online features (the training definitions)")]
+    if last == "Transform" and any(k.arg in ("preprocessing_fn", "module_file")
+                                   for k in node.keywords):
+        return [("shared-features", "TFX Transform (its graph serves the same features)")]
+    if last in ("get_artifact", "load_artifact") and node.args \
+            and isinstance(node.args[0], ast.Constant) \
+            and _FITTED_STEP.search(str(node.args[0].value)):
+        return [("shared-features", f"the fitted {node.args[0].value} artefact of training is "
+                                    f"reused"[:80])]
+    return []
 
 
 def _import_tops(nodes: list) -> set:
@@ -599,15 +606,14 @@ _DATA_TEST_ATTRS = frozenset({"shape", "dtype", "dtypes", "columns", "isna", "is
 _MODEL_QUALITY = re.compile(r"Classification|Regression|Ranking|Recsys|Prediction", re.I)
 
 
-def _suite_signals(last: str, node: ast.Call) -> list:
+def _suite_signals(name: str, node: ast.Call) -> list:
     """An Evidently ``TestSuite(tests=[...])`` or ``Report(metrics=[...])`` built in code.
 
     Data presets and column tests in a test suite check the data (data validation); model-quality
     presets (classification, regression ...) in a suite or report evaluate the model. Importing
     Evidently, or a report of data metrics, checks nothing by itself.
     """
-    if last not in ("TestSuite", "Report"):
-        return []
+    last = name.rsplit(".", 1)[-1]
     items = [e for k in node.keywords if k.arg in ("tests", "metrics")
              and isinstance(k.value, (ast.List, ast.Tuple)) for e in k.value.elts]
     names = [_dotted(e.func).rsplit(".", 1)[-1] for e in items if isinstance(e, ast.Call)]
@@ -619,6 +625,12 @@ def _suite_signals(last: str, node: ast.Call) -> list:
     if last == "TestSuite" and data:
         out.append(("data-validation", f"Evidently test suite ({data[0]})"))
     return out
+
+
+#: Call names (last part) with a rule of their own: name -> function(dotted name, call node).
+_CALL_RULES = {"TestSuite": _suite_signals, "Report": _suite_signals,
+               "get_online_features": _reused_features, "Transform": _reused_features,
+               "get_artifact": _reused_features, "load_artifact": _reused_features}
 
 
 def _optional_import_ranges(nodes: list) -> list:
