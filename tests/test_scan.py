@@ -12,6 +12,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
+import yaml
 
 from mlecourse.scorecard import scan as scan_module
 from mlecourse.scorecard.assessment import validate_assessment
@@ -22,6 +23,8 @@ from mlecourse.scorecard.scan import (
     READ_LIMIT,
     SIGNALS,
     assess,
+    command_signals,
+    deploy_promotion,
     evaluate_rule,
     load_signal_map,
     rule_text,
@@ -1432,7 +1435,6 @@ def test_one_tag_alone_is_not_a_release_practice(tmp_path):
 # ------------------------------------------------------------------------------ round 5
 
 def test_a_git_push_to_a_platform_deploys_but_a_push_to_origin_does_not(tmp_path):
-    from mlecourse.scorecard.scan import command_signals
     for line in ("git push heroku HEAD:main -f", "git push dokku@apps.example.org:churn main",
                  "git push https://heroku:$TOKEN@git.heroku.com/$APP.git HEAD:main",
                  "heroku container:release web --app churn", "cf push churn-api",
@@ -1650,3 +1652,25 @@ def test_a_batch_inference_pipeline_reusing_the_fitted_preprocessor_shares_featu
     other = infer.replace("preprocess_pipeline", "raw_dataset")
     assert not scan(write(tmp_path / "o", {"pipelines/inference.py": other})).found(
         "shared-features")
+
+
+@pytest.mark.parametrize("ci, promoted", [
+    ("stages:\n- stage: Deploy_Dev\n  jobs: []\n- stage: Deploy_Prod\n  dependsOn: Deploy_Dev\n"
+     "  jobs: []\n", True),
+    ("on: push\njobs:\n  deploy-staging:\n    runs-on: x\n  deploy-prod:\n    needs: [deploy-staging]\n"
+     "    runs-on: x\n", True),
+    ("on: push\njobs:\n  test:\n    runs-on: x\n  deploy:\n    needs: test\n    runs-on: x\n", False),
+])
+def test_a_deploy_stage_that_waits_for_an_earlier_one_promotes_between_environments(
+        tmp_path, ci, promoted):
+    assert (deploy_promotion(yaml.safe_load(ci)) is not None) is promoted
+
+
+def test_ci_running_end_to_end_tests_is_automated_testing(tmp_path):
+    root = write(tmp_path, {
+        "src/tests/pipeline_tests.py": "def test_e2e_pipeline():\n    assert run() == 0\n",
+        "cloudbuild.yaml": "steps:\n- name: gcr.io/x\n  entrypoint: pytest\n"
+                           "  args: ['src/tests/pipeline_tests.py']\n"})
+    assert levels(suggest(scan(root)))["testing.code"] == 2
+    write(tmp_path, {"src/tests/pipeline_tests.py": "def test_pipeline():\n    assert run() == 0\n"})
+    assert levels(suggest(scan(tmp_path)))["testing.code"] == 1

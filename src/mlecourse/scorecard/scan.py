@@ -457,6 +457,8 @@ def _parse_signals(source: str, test: bool) -> list:
             defines_predict = defines_predict or node.name.startswith("predict")
             if test and node.name.startswith("test") and _TEST_WORDS.search(node.name):
                 add("repro-test", node, f"test {node.name}")
+            if test and node.name.startswith("test") and _E2E_NAME.search(node.name):
+                add("integration-tests", node, f"test {node.name}")
             if test and node.name.startswith("test") and _is_data_test(node):
                 add("data-tests", node, f"test {node.name} checks shapes, types or columns")
             if not test:
@@ -595,6 +597,7 @@ def _import_tops(nodes: list) -> set:
     return out
 
 
+_E2E_NAME = re.compile(r"e2e|end_to_end|integration", re.I)  #: test_e2e_pipeline ...
 _TEST_ONLY = frozenset({"model-tests", "repro-test", "integration-tests", "data-tests"})
 _STEP_DECORATORS = frozenset({"step", "task", "flow", "pipeline"})  # Metaflow, ZenML, Prefect...
 _DATA_TEST_NAME = re.compile(r"data|schema|column|feature|loader|batch|split|input", re.I)
@@ -985,6 +988,33 @@ def ci_commands(data, wd: str = "") -> list:
         elif isinstance(node, str) and in_script:
             out.append(("run", node, wd))
     return out
+
+
+_DEPLOY_STAGE = re.compile(r"deploy|release|promot|staging|prod", re.I)
+
+
+def deploy_promotion(data) -> tuple | None:
+    """``(earlier, later)`` deploy stages or jobs of a parsed CI file where the later one runs
+    only after the earlier one (Azure ``dependsOn``, GitHub ``needs``, GitLab ``needs``): a
+    change is promoted from one environment to the next. None when there is no such pair."""
+    if not isinstance(data, dict):
+        return None
+    units = {}
+    if isinstance(data.get("stages"), list):  # Azure Pipelines
+        units = {str(st.get("stage")): st.get("dependsOn") for st in data["stages"]
+                 if isinstance(st, dict) and st.get("stage")}
+    if isinstance(data.get("jobs"), dict):  # GitHub Actions
+        units.update({str(k): v.get("needs") for k, v in data["jobs"].items()
+                      if isinstance(v, dict)})
+    units.update({str(k): v.get("needs") for k, v in data.items()  # GitLab CI jobs
+                  if isinstance(v, dict) and "stage" in v and "script" in v})
+    for name, needs in units.items():
+        needs = [needs] if isinstance(needs, str) else needs if isinstance(needs, list) else []
+        for before in needs:
+            if isinstance(before, str) and _DEPLOY_STAGE.search(name) \
+                    and _DEPLOY_STAGE.search(before):
+                return before, name
+    return None
 
 
 def jenkins_commands(text: str) -> list:
@@ -1940,6 +1970,11 @@ class _Scanner:
                 self.problem(relpath, "CI file is not valid YAML; not read")
                 return
             commands = ci_commands(data)
+            chain = deploy_promotion(data)
+            if chain:
+                self.hit("ci-environments", relpath, _line_of(text.split("\n"), chain[1]),
+                         f"deploy stage {chain[1]} runs only after {chain[0]} succeeded"[:80],
+                         project=project)
         seen: set = set()
         lines = text.split("\n")
         for kind, value, wd in commands:
