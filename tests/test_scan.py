@@ -1674,3 +1674,18 @@ def test_ci_running_end_to_end_tests_is_automated_testing(tmp_path):
     assert levels(suggest(scan(root)))["testing.code"] == 2
     write(tmp_path, {"src/tests/pipeline_tests.py": "def test_pipeline():\n    assert run() == 0\n"})
     assert levels(suggest(scan(tmp_path)))["testing.code"] == 1
+
+
+@pytest.mark.parametrize("module, counts", [("mlflow", True), ("tf_agents.eval.metric_utils", False)])
+def test_a_bare_log_metrics_call_records_only_when_it_comes_from_a_tracker(tmp_path, module, counts):
+    code = f"from {module} import log_metrics\nlog_metrics(metrics)\n"
+    assert scan(write(tmp_path, {"train.py": code})).found("run-metrics") is counts
+
+
+def test_a_tracker_that_logs_no_model_stores_no_model_metrics(tmp_path):
+    drift = ("import mlflow\n\nwith mlflow.start_run():\n"
+             "    mlflow.log_artifact('drift_report.html')\n")
+    root = write(tmp_path, {"monitor/requirements.txt": "mlflow\n", "monitor/log.py": drift})
+    assert levels(suggest(scan(root)))["monitoring.model"] == 0
+    write(tmp_path, {"monitor/train.py": "model.fit(X, y)\n"})
+    assert levels(suggest(scan(tmp_path)))["monitoring.model"] == 1

@@ -111,6 +111,8 @@ for _sig, _mods in {
         _IMPORTS[_m] = _sig
 #: Serving frameworks made for models (a Flask or FastAPI app may serve anything).
 _MODEL_SERVERS = frozenset({"bentoml", "seldon_core", "kserve", "litserve", "torchserve"})
+#: Top-level modules of experiment trackers (a bare ``log_metric(...)`` must come from one).
+_TRACKERS = frozenset({"mlflow", "wandb", "neptune", "comet_ml", "clearml", "dvclive", "aim"})
 _TEST_OK = frozenset({"data-validation", "fairness-checks", "load-tests", "evaluation"})
 
 #: Called function or method name (last part of the dotted name) -> signal.
@@ -354,6 +356,8 @@ def _parse_signals(source: str, test: bool) -> list:
 
     zenml_names = set()
     feature_imports, defines_predict = [], False  # see _shared_features
+    bare_from = {a.asname or a.name: n.module.split(".")[0] for n in tree.body
+                 if isinstance(n, ast.ImportFrom) and n.module for a in n.names}
     run_names = {t.id for n in nodes if isinstance(n, ast.Assign) and isinstance(n.value, ast.Call)
                  and _dotted(n.value.func).endswith("get_context")
                  for t in n.targets if isinstance(t, ast.Name)}
@@ -391,6 +395,9 @@ def _parse_signals(source: str, test: bool) -> list:
             if signal == "model-saved" and last == "dump" \
                     and not name.startswith(_SAVE_OWNERS):
                 signal = None
+            if signal in ("run-metrics", "run-params") and isinstance(node.func, ast.Name) \
+                    and bare_from.get(last, "mlflow") not in _TRACKERS:
+                signal = None  # tf_agents' log_metrics(...) prints; mlflow's log_metric records
             if last == "seed" and name.endswith("random.seed") and (node.args or node.keywords):
                 signal = "seeds-set"  # np.random.seed(x), random.seed(x)
             if last == "default_rng" and (node.args or node.keywords):
