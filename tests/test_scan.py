@@ -1438,6 +1438,7 @@ def test_a_git_push_to_a_platform_deploys_but_a_push_to_origin_does_not(tmp_path
     for line in ("git push heroku HEAD:main -f", "git push dokku@apps.example.org:churn main",
                  "git push https://heroku:$TOKEN@git.heroku.com/$APP.git HEAD:main",
                  "heroku container:release web --app churn", "cf push churn-api",
+                 "git push https://user:$HF_TOKEN@huggingface.co/spaces/user/churn main",
                  "python build/utils.py --mode deploy-model --project p",
                  "python scripts/deploy_endpoint.py"):
         assert ("ci-deploy", line) in [(s, d) for s, d, *_ in command_signals(line)], line
@@ -1689,3 +1690,14 @@ def test_a_tracker_that_logs_no_model_stores_no_model_metrics(tmp_path):
     assert levels(suggest(scan(root)))["monitoring.model"] == 0
     write(tmp_path, {"monitor/train.py": "model.fit(X, y)\n"})
     assert levels(suggest(scan(tmp_path)))["monitoring.model"] == 1
+
+
+def test_common_deploy_actions_data_checks_and_registries_are_recognised(tmp_path):
+    ci = ("on: push\njobs:\n  deploy:\n    steps:\n      - uses: akhileshns/heroku-deploy@v3.12.12\n"
+          "      - uses: JamesIves/github-pages-deploy-action@v4\n")
+    root = write(tmp_path, {".github/workflows/cd.yml": ci,
+                            "checks.py": "from soda.scan import Scan\n",
+                            "register.py": "import neptune\nneptune.init_model_version(model='M')\n"})
+    result = scan(root)
+    assert [e["detail"] for e in result.evidence("ci-deploy")] == ["akhileshns/heroku-deploy@v3.12.12"]
+    assert result.found("data-validation") and result.found("model-registry")

@@ -98,7 +98,7 @@ for _sig, _mods in {
                        "opentelemetry", "statsd"),
     "drift-library": ("evidently", "alibi_detect", "nannyml", "whylogs"),
     "data-validation": ("pandera", "great_expectations", "tensorflow_data_validation",
-                        "deepchecks"),
+                        "deepchecks", "soda"),
     "feature-store": ("feast", "hopsworks", "tecton"),
     "fairness-checks": ("fairlearn", "aif360", "fairness_indicators"),
     "load-tests": ("locust",),
@@ -120,6 +120,7 @@ _CALLS = {
     "register_model": "model-registry", "create_model_version": "model-registry",
     "create_registered_model": "model-registry", "link_model": "model-registry",
     "RegisterModel": "model-registry", "ModelPackage": "model-registry",
+    "init_model_version": "model-registry",  # Neptune model registry
     "set_registered_model_alias": "registry-alias",
     "transition_model_version_stage": "registry-alias",
     "log_params": "run-params", "log_param": "run-params",
@@ -823,6 +824,9 @@ _ACTIONS = (
     ("pypa/gh-action-pypi-publish", "ci-deploy"), ("webapps-deploy", "ci-deploy"),
     ("amazon-ecs-deploy", "ci-deploy"), ("deploy-cloudrun", "ci-deploy"),
     ("k8s-deploy", "ci-deploy"), ("peaceiris/actions-gh-pages", None),
+    ("github-pages-deploy", None),  # documentation pages, not the model or service
+    ("heroku-deploy", "ci-deploy"), ("deploy-appengine", "ci-deploy"),
+    ("azure/functions-action", "ci-deploy"), ("cloudformation-github-deploy", "ci-deploy"),
 )
 
 
@@ -844,7 +848,8 @@ def _words(segment: str) -> list:
 
 #: A ``git push`` to one of these platforms deploys the pushed commit (the platform builds and
 #: releases it): the remote is named after the platform or is its Git URL.
-_PUSH_PLATFORMS = re.compile(r"heroku|dokku|scalingo|clever-?cloud|azurewebsites", re.I)
+_PUSH_PLATFORMS = re.compile(r"heroku|dokku|scalingo|clever-?cloud|azurewebsites|"
+                             r"huggingface\.co/spaces", re.I)
 
 
 #: A script named for deployment, or an argument that selects it (``--mode deploy-model``).
