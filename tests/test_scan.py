@@ -1701,3 +1701,15 @@ def test_common_deploy_actions_data_checks_and_registries_are_recognised(tmp_pat
     result = scan(root)
     assert [e["detail"] for e in result.evidence("ci-deploy")] == ["akhileshns/heroku-deploy@v3.12.12"]
     assert result.found("data-validation") and result.found("model-registry")
+
+
+def test_data_paths_ignored_below_data_downloads_and_a_process_script_are_data_steps(tmp_path):
+    root = write(tmp_path, {".gitignore": "data/*/*\n", "src/process.py": "x = 1\n",
+                            "src/datamodule.py": "ds = MNIST(root, train=True, download=True)\n",
+                            "src/processor.py": "x = 1\n"})
+    result = scan(root)
+    assert result.found("data-ignored")
+    assert [e["path"] for e in result.evidence("data-prep")] == ["src/process.py"]
+    assert [e["path"] for e in result.evidence("data-loading")] == ["src/datamodule.py"]
+    off = write(tmp_path / "off", {"get.py": "fetch(url, download=False)\n"})
+    assert not scan(off).found("data-loading")

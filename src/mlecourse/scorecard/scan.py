@@ -190,7 +190,7 @@ _SPECIAL_KEYWORDS = (
     "get_context", "model_name", "model_path", "create_new_version", "input_schema",  # Azure ML
     "enable_app_insights", "FeatureView",
     "TestSuite", "Preset", "RecList", ".fit(", "get_online_features", "Transform(",
-    "def predict", "get_artifact", "load_artifact", "__main__", "command", "create_experiment", "create_trial",  # Evidently test suites and presets, RecList
+    "def predict", "download=True", "get_artifact", "load_artifact", "__main__", "command", "create_experiment", "create_trial",  # Evidently test suites and presets, RecList
 )
 
 
@@ -443,6 +443,9 @@ def _parse_signals(source: str, test: bool) -> list:
                             isinstance(e, ast.Call) and _dotted(e.func).endswith("Field")
                             for e in kw.value.elts):
                     add("data-schema", node, f"{last}(schema=[Field(...)])")
+                elif kw.arg == "download" and isinstance(kw.value, ast.Constant) \
+                        and kw.value.value is True:
+                    add("data-loading", node, f"{last}(download=True)")  # torchvision datasets
                 elif kw.arg == "response_model":
                     add("api-schema", node, "response_model=")
                 elif kw.arg == "enable_app_insights" and isinstance(kw.value, ast.Constant) \
@@ -1170,7 +1173,7 @@ GITATTRIBUTES = _rules([("git-lfs", ("lfs",), r"\bfilter=lfs\b")])
 GITCONFIG = _rules([("git-remote", ("[remote",), r'^\s*\[remote\s+"[^"]*"\]')])
 DVCCONFIG = _rules([("dvc-remote", ("remote",), r"""^\s*\[\s*['"]?remote\s[^\]\n]*\]""")])
 GITIGNORE = _rules([("data-ignored", ("data", ".csv", ".parquet", ".pkl", ".h5", "models"),
-                     r"^/?(?:data|datasets?|models?)/?\*?$|^\*\.(?:csv|parquet|pkl|h5|feather)$")])
+                     r"^/?(?:data|datasets?|models?)(?:/\S*)?$|^\*\.(?:csv|parquet|pkl|h5|feather)$")])
 _PATTERNS_BY_NAME = {"pyproject.toml": PYPROJECT, "setup.cfg": SETUPCFG, "tox.ini": TOX,
                      ".gitattributes": GITATTRIBUTES, ".gitignore": GITIGNORE,
                      "pixi.toml": PYPROJECT}
@@ -1250,7 +1253,7 @@ _CHANGELOG_NAMES = frozenset({"changelog", "changes", "history", "release_notes"
 _TEXT_EXTS = ("", "md", "rst", "txt", "markdown", "adoc")
 #: Python file stems (prefixes) that show a step of the ML workflow by name.
 _STEM_SIGNALS = (
-    (("prepare", "preprocess", "process_data", "make_dataset", "etl", "featuriz", "build_features",
+    (("prepare", "preprocess", "process_data", "process.", "make_dataset", "etl", "featuriz", "build_features",
       "data_prep", "clean_data", "ingest"), "data-prep"),
     (("evaluate", "evaluation", "eval_"), "evaluation"),
     (("deploy",), "deploy-script"),
@@ -1938,7 +1941,7 @@ class _Scanner:
             for signal, detail in _BY_NAME.get(lname, ()):
                 self.hit(signal, relpath, detail=detail, project=project)
             for prefixes, signal in _STEM_SIGNALS:
-                if stem.startswith(prefixes):
+                if (stem + ".").startswith(prefixes):  # "process." matches process.py only
                     self.hit(signal, relpath, detail="by file name", project=project)
         if text is None:
             text = self.read(abspath, relpath)
