@@ -1713,3 +1713,14 @@ def test_data_paths_ignored_below_data_downloads_and_a_process_script_are_data_s
     assert [e["path"] for e in result.evidence("data-loading")] == ["src/datamodule.py"]
     off = write(tmp_path / "off", {"get.py": "fetch(url, download=False)\n"})
     assert not scan(off).found("data-loading")
+
+
+def test_git_lfs_versions_data_only_when_it_tracks_data_files(tmp_path):
+    images = write(tmp_path / "i", {".gitattributes": "*.png filter=lfs diff=lfs merge=lfs -text\n"
+                                                      "*.pt filter=lfs diff=lfs merge=lfs -text\n"})
+    assert levels(suggest(scan(images)))["versioning.data"] == 1
+    data = write(tmp_path / "d", {".gitattributes": "data/** filter=lfs diff=lfs merge=lfs -text\n"
+                                                    "# *.csv filter=lfs\n"})
+    assert levels(suggest(scan(data)))["versioning.data"] == 2
+    csv = write(tmp_path / "c", {".gitattributes": "*.parquet filter=lfs diff=lfs -text\n"})
+    assert scan(csv).found("lfs-data")

@@ -1169,7 +1169,12 @@ SETUPCFG = _rules([
 TOX = _rules([("pytest-config", ("[pytest]",), r"^\[pytest\]"),
               ("linter-config", ("[flake8]",), r"^\[flake8\]"),
               ("coverage-config", ("--cov",), r"--cov\b")])
-GITATTRIBUTES = _rules([("git-lfs", ("lfs",), r"\bfilter=lfs\b")])
+GITATTRIBUTES = _rules([
+    ("git-lfs", ("lfs",), r"\bfilter=lfs\b"),
+    # LFS for datasets (not only images or model weights): data folders and table/array files
+    ("lfs-data", ("lfs",), r"^\S*(?:(?:^|/)data(?:sets?)?/|\.(?:csv|tsv|parquet|feather|arrow|"
+                          r"jsonl?|tfrecords?|npz|npy|h5|hdf5|xlsx?)\b)\S*[ \t][^\n]*\bfilter=lfs\b"),
+])
 GITCONFIG = _rules([("git-remote", ("[remote",), r'^\s*\[remote\s+"[^"]*"\]')])
 DVCCONFIG = _rules([("dvc-remote", ("remote",), r"""^\s*\[\s*['"]?remote\s[^\]\n]*\]""")])
 GITIGNORE = _rules([("data-ignored", ("data", ".csv", ".parquet", ".pkl", ".h5", "models"),
