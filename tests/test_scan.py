@@ -1724,3 +1724,12 @@ def test_git_lfs_versions_data_only_when_it_tracks_data_files(tmp_path):
     assert levels(suggest(scan(data)))["versioning.data"] == 2
     csv = write(tmp_path / "c", {".gitattributes": "*.parquet filter=lfs diff=lfs -text\n"})
     assert scan(csv).found("lfs-data")
+
+
+@pytest.mark.parametrize("runner, deploys", [("self-hosted", True), ("ubuntu-latest", False)])
+def test_starting_the_service_on_a_self_hosted_runner_is_a_deployment(tmp_path, runner, deploys):
+    ci = (f"on: push\njobs:\n  deploy:\n    runs-on: {runner}\n    steps:\n"
+          "      - run: docker pull acct.dkr.ecr.aws/churn:latest\n"
+          "      - run: docker run -d -p 8080:8080 acct.dkr.ecr.aws/churn:latest\n")
+    result = scan(write(tmp_path, {".github/workflows/cd.yml": ci}))
+    assert result.found("ci-deploy") is deploys

@@ -1005,6 +1005,26 @@ def ci_commands(data, wd: str = "") -> list:
     return out
 
 
+_STARTS_SERVICE = re.compile(r"\bdocker\s+run\b|\bdocker[ -]compose\b[^\n]*\bup\b")
+
+
+def server_runs(data) -> list:
+    """``[(job, command)]``: GitHub Actions jobs on a self-hosted runner (a server of the team)
+    that start the service there (``docker run``, ``docker compose up``): a deployment. The
+    same command on a hosted runner only starts a throw-away container for a test."""
+    jobs = data.get("jobs") if isinstance(data, dict) else None
+    out = []
+    for name, job in (jobs.items() if isinstance(jobs, dict) else []):
+        if not isinstance(job, dict) or "self-hosted" not in str(job.get("runs-on", "")):
+            continue
+        for kind, command, _wd in ci_commands({"steps": job.get("steps")}):
+            for raw in str(command).split("\n") if kind == "run" else []:
+                if not raw.strip().startswith("#") and _STARTS_SERVICE.search(raw):
+                    out.append((str(name), raw.strip()))
+                    break
+    return out
+
+
 _DEPLOY_STAGE = re.compile(r"deploy|release|promot|staging|prod", re.I)
 
 
@@ -1982,6 +2002,7 @@ class _Scanner:
         text = self.read(abspath, relpath) if text is None else text
         if text is None:
             return
+        seen_deploys: set = set()
         if system == "Jenkins":
             commands = jenkins_commands(text)
         else:
@@ -1990,6 +2011,12 @@ class _Scanner:
                 self.problem(relpath, "CI file is not valid YAML; not read")
                 return
             commands = ci_commands(data)
+            for job, command in server_runs(data):
+                if ("ci-deploy", project) not in seen_deploys:
+                    seen_deploys.add(("ci-deploy", project))
+                    self.hit("ci-deploy", relpath, _line_of(text.split("\n"), command),
+                             f"job {job} starts the service on its server: {command}"[:80],
+                             project=project)
             chain = deploy_promotion(data)
             if chain:
                 self.hit("ci-environments", relpath, _line_of(text.split("\n"), chain[1]),
