@@ -1603,7 +1603,8 @@ def test_serving_code_that_imports_the_project_feature_code_shares_it_with_train
     assert not scan(other).found("shared-features")
     # feature code imported by training only is not shared with serving
     train = write(tmp_path / "t", {"features.py": "X = 1\n",
-                                   "train.py": "from features import build\nmodel.fit(X, y)\n"})
+                                   "train.py": "from features import build\nmodel.fit(X, y)\n"
+                                               "def predict(x):\n    return model.predict(x)\n"})
     assert not scan(train).found("shared-features")
 
 
@@ -1733,3 +1734,11 @@ def test_starting_the_service_on_a_self_hosted_runner_is_a_deployment(tmp_path, 
           "      - run: docker run -d -p 8080:8080 acct.dkr.ecr.aws/churn:latest\n")
     result = scan(write(tmp_path, {".github/workflows/cd.yml": ci}))
     assert result.found("ci-deploy") is deploys
+
+
+def test_a_real_readme_above_a_template_footer_still_documents_the_project(tmp_path):
+    prose = "".join(f"The churn model uses feature {i} from the CRM export.\n" for i in range(8))
+    readme = ("# Churn\n\n" + prose + "\n<small>Project based on the cookiecutter data science "
+              "project template.</small>\n")
+    root = write(tmp_path, {"README.md": readme, "train.py": "model.fit(X, y)\n"})
+    assert levels(suggest(scan(root)))["ways-of-working.model"] == 1

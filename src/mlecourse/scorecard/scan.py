@@ -571,8 +571,9 @@ def _shared_features(imports: list, serving: bool, found: set, add) -> None:
     code: the import counts only when it names a module of the project (checked per project by
     :func:`python_signals`).
     """
-    if not imports or not (serving or found & _SERVING_SIGNALS):
-        return
+    if not imports or not (serving or found & _SERVING_SIGNALS) \
+            or found & {"model-fit", "train-command"}:
+        return  # a training script that also predicts shares nothing with a service
     for node in imports:
         top = None if node.level else "!" + node.module.split(".")[0]
         add("shared-features", node, f"serving code imports the feature code "
@@ -1378,6 +1379,12 @@ _SKELETON_README = re.compile(r"\bbased on the\b[^\n]{0,200}?\btemplate\b|\bgene
                               r"from)\b[^\n]{0,80}?\b(?:cookiecutter|copier)\b", re.I)
 
 
+_TREE_LINE = re.compile(r"[├│└]|<-")  #: a line of a drawn folder tree
+#: A README that a template wrote keeps at most this many lines of prose beside its folder tree
+#: (a project that documents its model and data above the template's footer has more).
+SKELETON_LINES = 5
+
+
 def readme_title(text: str) -> str:
     """The first heading of a Markdown README, whatever its level (``# ...``, ``## ...``, or a
     line underlined with ``===``)."""
@@ -1934,10 +1941,11 @@ class _Scanner:
             if not reldir and self.result.template is None:
                 if _TEMPLATE_WORD.search(readme_title(text).lower()):
                     self.result.template = "README title"
-                elif _SKELETON_README.search(text):
-                    self.result.skeleton = relpath
             body = [ln for ln in text.split("\n") if ln.strip()
                     and not ln.lstrip().startswith(("#", "[![", "![", "===", "---", "<"))]
+            if not reldir and self.result.template is None and _SKELETON_README.search(text) \
+                    and len([ln for ln in body if not _TREE_LINE.search(ln)]) <= SKELETON_LINES:
+                self.result.skeleton = relpath  # the template's layout and a line or two
             if body:  # a title alone does not explain how to run anything
                 self.hit("readme", relpath, detail=f"{len(body)} line(s) of text",
                          project=project)
