@@ -1533,6 +1533,8 @@ def test_drift_checks_count_as_wired_in_only_when_a_job_or_service_runs_them(tmp
         assert levels(suggest(wired))["monitoring.data"] == 2, name
     test = scan(write(tmp_path / "t", {"tests/test_drift.py": "from prefect import flow\n" + report}))
     assert not test.found("drift-job")
+    page = scan(write(tmp_path / "s", {"dashboard.py": "import streamlit as st\n" + report}))
+    assert not page.found("drift-job")  # a page someone opens runs the check by hand
 
 
 def test_a_file_that_does_not_parse_still_shows_its_imports(tmp_path):

@@ -506,8 +506,8 @@ def _parse_signals(source: str, test: bool) -> list:
             add("train-command", node, detail)
     _shared_features(feature_imports, defines_predict, {sig for sig, *_ in out}, add)
     found = {sig: line for sig, line, *_ in reversed(out)}
-    if "drift-library" in found and ({"pipeline", "serving-app"} & set(found)
-                                     or _SCHEDULERS & _import_tops(nodes)):
+    if "drift-library" in found and ("pipeline" in found
+                                     or _JOB_RUNNERS & _import_tops(nodes)):
         # a drift check in a flow, DAG, pipeline step, service or scheduled job runs by itself
         add("drift-job", ast.Pass(lineno=found["drift-library"]),
             "drift checks in a pipeline, scheduled job or service")
@@ -522,6 +522,9 @@ def _parse_signals(source: str, test: bool) -> list:
 
 #: Schedulers that run a job at intervals (a drift check they run is wired in).
 _SCHEDULERS = frozenset({"schedule", "apscheduler", "rocketry", "crontab"})
+#: Schedulers and web services run a check by themselves; a Streamlit or Gradio page shows it
+#: to someone who opens it (by hand).
+_JOB_RUNNERS = _SCHEDULERS | {"fastapi", "flask", "starlette", "aiohttp", "bentoml", "litserve"}
 _CLI_RUNNERS = frozenset({"typer.run", "fire.Fire", "Fire"})
 _TRAIN_NAME = re.compile(r"train(?!_test_split)(?:_\w+)?$")  #: train, train_model, not a split
 
