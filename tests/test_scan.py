@@ -1744,3 +1744,12 @@ def test_a_real_readme_above_a_template_footer_still_documents_the_project(tmp_p
               "project template.</small>\n")
     root = write(tmp_path, {"README.md": readme, "train.py": "model.fit(X, y)\n"})
     assert levels(suggest(scan(root)))["ways-of-working.model"] == 1
+
+
+def test_a_model_file_copied_into_a_deployed_app_is_not_a_packaged_model(tmp_path):
+    app = "from flask import Flask\nimport joblib\napp = Flask(__name__)\nm = joblib.load('m.joblib')\n"
+    ci = "on: push\njobs:\n  cd:\n    steps:\n      - run: git push heroku HEAD:main\n"
+    root = write(tmp_path, {"app.py": app, ".github/workflows/cd.yml": ci})
+    assert levels(suggest(scan(root)))["deployment.model"] == 1
+    write(tmp_path, {".github/workflows/cd.yml": ci + "      - run: docker build -t app .\n"})
+    assert levels(suggest(scan(tmp_path)))["deployment.model"] == 2
