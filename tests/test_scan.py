@@ -1753,3 +1753,13 @@ def test_a_model_file_copied_into_a_deployed_app_is_not_a_packaged_model(tmp_pat
     assert levels(suggest(scan(root)))["deployment.model"] == 1
     write(tmp_path, {".github/workflows/cd.yml": ci + "      - run: docker build -t app .\n"})
     assert levels(suggest(scan(tmp_path)))["deployment.model"] == 2
+
+
+@pytest.mark.parametrize("call, signal", [("trainer.push_to_hub()", "model-registry"),
+                                          ("model.push_to_hub('org/churn')", "model-registry"),
+                                          ("dataset.push_to_hub('org/churn-data')", "data-versioned"),
+                                          ("push_to_hub(repo)", None)])
+def test_pushes_to_the_hugging_face_hub_version_models_and_datasets(tmp_path, call, signal):
+    result = scan(write(tmp_path, {"publish.py": call + "\n"}))
+    found = {s for s in ("model-registry", "data-versioned") if result.found(s)}
+    assert found == ({signal} if signal else set())

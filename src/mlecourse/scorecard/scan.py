@@ -190,7 +190,7 @@ _SPECIAL_KEYWORDS = (
     "get_context", "model_name", "model_path", "create_new_version", "input_schema",  # Azure ML
     "enable_app_insights", "FeatureView",
     "TestSuite", "Preset", "RecList", ".fit(", "get_online_features", "Transform(",
-    "def predict", "download=True", "get_artifact", "load_artifact", "__main__", "command", "create_experiment", "create_trial",  # Evidently test suites and presets, RecList
+    "def predict", "download=True", "push_to_hub", "get_artifact", "load_artifact", "__main__", "command", "create_experiment", "create_trial",  # Evidently test suites and presets, RecList
 )
 
 
@@ -424,6 +424,11 @@ def _parse_signals(source: str, test: bool) -> list:
                 signal = "data-versioned"  # Azure ML Dataset.register(create_new_version=True)
             if last in ("create_experiment", "create_trial") and (node.args or node.keywords):
                 signal = "experiment-tracking"  # MLflow or SageMaker experiments and trials
+            if last == "push_to_hub" and isinstance(node.func, ast.Attribute):
+                # the Hugging Face Hub keeps every push as a revision of a model or dataset repo
+                owner = _dotted(node.func.value).rsplit(".", 1)[-1].lower()
+                signal = "model-registry" if re.search(r"model|trainer|learner|pipe", owner) \
+                    else "data-versioned" if re.search(r"data|^ds$", owner) else signal
             if last == "start_run":  # mlflow, Vertex AI experiments, ...
                 signal = "experiment-tracking"
             if last == "link" and any(k.arg == "target_path" for k in node.keywords):
