@@ -1763,3 +1763,15 @@ def test_pushes_to_the_hugging_face_hub_version_models_and_datasets(tmp_path, ca
     result = scan(write(tmp_path, {"publish.py": call + "\n"}))
     found = {s for s in ("model-registry", "data-versioned") if result.found(s)}
     assert found == ({signal} if signal else set())
+
+
+@pytest.mark.parametrize("check, gate", [("assert metrics['val/acc'] > 0.75", True),
+                                         ("assert metrics['val/acc'] > 0.0", False),
+                                         ("assert abs(auc_a - auc_b) < 0.001", False),
+                                         ("assert len(batch) > 0.5", False)])
+def test_a_test_holding_the_model_to_a_bar_run_by_ci_is_a_quality_gate(tmp_path, check, gate):
+    root = write(tmp_path, {"tests/test_model.py": f"def test_quality(metrics):\n    {check}\n",
+                            "train.py": "model.fit(X, y)\n",
+                            ".github/workflows/ci.yml": "on: push\njobs:\n  t:\n    steps:\n"
+                                                        "      - run: pytest\n"})
+    assert (levels(suggest(scan(root)))["testing.model"] == 2) is gate

@@ -209,7 +209,7 @@ _CALL_KEYWORDS = _minimal_keywords(
                 for k in _DOTTED_CALLS), *_PROMOTE_CALLS, *_HEALTH,
      *_SPECIAL_KEYWORDS])
 _TEST_KEYWORDS = (".fit(", ".predict", ".train(", "eproduc", "eterminis", "same_", "integration",
-                  "e2e", ".shape", ".dtype", ".columns", "len(")
+                  "e2e", ".shape", ".dtype", ".columns", "len(", "assert")
 
 
 def worth_parsing(text: str, test: bool = False) -> bool:
@@ -475,6 +475,10 @@ def _parse_signals(source: str, test: bool) -> list:
                 add("repro-test", node, f"test {node.name}")
             if test and node.name.startswith("test") and _E2E_NAME.search(node.name):
                 add("integration-tests", node, f"test {node.name}")
+            if test and node.name.startswith("test"):
+                bar = _metric_bar(node)
+                if bar:
+                    add("metric-test", node, f"test {node.name} asserts {bar}"[:80])
             if test and node.name.startswith("test") and _is_data_test(node):
                 add("data-tests", node, f"test {node.name} checks shapes, types or columns")
             if not test:
@@ -618,7 +622,8 @@ def _import_tops(nodes: list) -> set:
 
 
 _E2E_NAME = re.compile(r"e2e|end_to_end|integration", re.I)  #: test_e2e_pipeline ...
-_TEST_ONLY = frozenset({"model-tests", "repro-test", "integration-tests", "data-tests"})
+_TEST_ONLY = frozenset({"model-tests", "repro-test", "integration-tests", "data-tests",
+                        "metric-test"})
 _STEP_DECORATORS = frozenset({"step", "task", "flow", "pipeline"})  # Metaflow, ZenML, Prefect...
 _DATA_TEST_NAME = re.compile(r"data|schema|column|feature|loader|batch|split|input", re.I)
 _DATA_TEST_ATTRS = frozenset({"shape", "dtype", "dtypes", "columns", "isna", "isnull", "notna", "isnan",
@@ -672,6 +677,31 @@ def _optional_import_ranges(nodes: list) -> list:
                 for h in node.handlers if h.type is not None):
             out.append((node.lineno, node.body[-1].end_lineno or node.lineno))
     return out
+
+
+def _metric_bar(func) -> str:
+    """``assert valid_acc > 0.75`` in a test: the model must clear a fixed bar (a quality gate
+    when CI runs the test). Returns the metric's name, or ''."""
+    for sub in ast.walk(func):
+        if not isinstance(sub, ast.Assert) or not isinstance(sub.test, ast.Compare) \
+                or len(sub.test.ops) != 1:
+            continue
+        left, right = sub.test.left, sub.test.comparators[0]
+        for metric, bar in ((left, right), (right, left)):
+            # a bar a model can miss: not "> 0.0" (it ran) and not "abs(a - b) < 0.001" (the same
+            # result twice, a reproducibility check)
+            if isinstance(bar, ast.Constant) and isinstance(bar.value, float) \
+                    and 0.01 < bar.value <= 1.0 and not isinstance(metric, ast.Constant) \
+                    and not any(isinstance(n, ast.BinOp) or isinstance(n, ast.Call)
+                                and _dotted(n.func) == "abs" for n in ast.walk(metric)):
+                words = {n.id for n in ast.walk(metric) if isinstance(n, ast.Name)} \
+                    | {n.attr for n in ast.walk(metric) if isinstance(n, ast.Attribute)} \
+                    | {n.value for n in ast.walk(metric)
+                       if isinstance(n, ast.Constant) and isinstance(n.value, str)}
+                hit = next((w for w in words if _METRIC_WORDS.search(str(w))), "")
+                if hit:
+                    return f"{hit} against {bar.value}"
+    return ""
 
 
 def _is_data_test(node) -> bool:
@@ -2458,7 +2488,7 @@ SIGNALS = frozenset(
        "ci-coverage", "ci-lint", "ci-image", "ci-deploy", "ci-train", "model-packaging",
        "ci-environments", "drift-monitor", "data-loading", "tracker-integration",
        "data-versioned", "data-tests", "flow-artefacts", "pipeline-deploy", "dvc-model",
-       "drift-job", "model-fit", "shared-features"}
+       "drift-job", "model-fit", "shared-features", "metric-test"}
 )
 
 
