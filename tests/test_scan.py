@@ -1527,11 +1527,12 @@ def test_drift_checks_count_as_wired_in_only_when_a_job_or_service_runs_them(tmp
     by_hand = scan(write(tmp_path / "h", {"monitor.py": report, "app.py": app}))
     assert by_hand.found("drift-library") and not by_hand.found("drift-job")
     assert levels(suggest(by_hand))["monitoring.data"] == 1
-    for name, extra in (("dag", "from airflow import DAG\n"), ("api", "from fastapi import FastAPI\n"),
-                        ("cron", "import schedule\n")):
+    for name, extra in (("dag", "from airflow import DAG\n"),
+                        ("api", "from fastapi import FastAPI\n"), ("cron", "import schedule\n")):
         wired = scan(write(tmp_path / name, {"monitor.py": extra + report}))
         assert levels(suggest(wired))["monitoring.data"] == 2, name
-    test = scan(write(tmp_path / "t", {"tests/test_drift.py": "from prefect import flow\n" + report}))
+    test = scan(write(tmp_path / "t", {"tests/test_drift.py": "from prefect import flow\n"
+                                                              + report}))
     assert not test.found("drift-job")
     page = scan(write(tmp_path / "s", {"dashboard.py": "import streamlit as st\n" + report}))
     assert not page.found("drift-job")  # a page someone opens runs the check by hand
@@ -1562,7 +1563,8 @@ def test_lineage_to_the_data_needs_a_dvc_remote(tmp_path):
 
 
 def test_a_web_app_serves_a_model_only_when_the_project_loads_one(tmp_path):
-    app = "from flask import Flask\napp = Flask(__name__)\n\n@app.route('/')\ndef hi():\n    return 'hi'\n"
+    app = ("from flask import Flask\napp = Flask(__name__)\n\n@app.route('/')\ndef hi():\n"
+           "    return 'hi'\n")
     demo = write(tmp_path / "demo", {"app.py": app, "config.py": "import json\nc = json.load(f)\n",
                                      "train.py": "from sklearn import metrics\n"})
     got = levels(suggest(scan(demo)))
@@ -1588,7 +1590,8 @@ def test_a_repository_without_any_model_has_its_model_cells_at_0(tmp_path):
     "churn\n=====\n\nProject layout.\n\n<small>Project based on the <a href='x'>cookiecutter "
     "data science project template</a>.</small>\n"])
 def test_a_readme_a_template_wrote_documents_no_model_or_data(tmp_path, readme):
-    root = write(tmp_path, {"README.md": readme, "train.py": "import joblib\njoblib.dump(m, 'm')\n"})
+    root = write(tmp_path, {"README.md": readme,
+                            "train.py": "import joblib\njoblib.dump(m, 'm')\n"})
     got = levels(suggest(scan(root)))
     assert (got["ways-of-working.code"], got["ways-of-working.model"],
             got["ways-of-working.data"]) == (1, 0, 0)
@@ -1601,7 +1604,8 @@ def test_serving_code_that_imports_the_project_feature_code_shares_it_with_train
                                   "inference.py": serve, "app.py": "from fastapi import FastAPI\n"})
     assert levels(suggest(scan(root)))["deployment.data"] == 2
     # a library named like feature code is not the project's own: Hugging Face datasets
-    other = write(tmp_path / "o", {"inference.py": serve.replace("from data import", "from datasets import")})
+    other = write(tmp_path / "o", {"inference.py": serve.replace("from data import",
+                                                                 "from datasets import")})
     assert not scan(other).found("shared-features")
     # feature code imported by training only is not shared with serving
     train = write(tmp_path / "t", {"features.py": "X = 1\n",
@@ -1661,9 +1665,10 @@ def test_a_batch_inference_pipeline_reusing_the_fitted_preprocessor_shares_featu
 @pytest.mark.parametrize("ci, promoted", [
     ("stages:\n- stage: Deploy_Dev\n  jobs: []\n- stage: Deploy_Prod\n  dependsOn: Deploy_Dev\n"
      "  jobs: []\n", True),
-    ("on: push\njobs:\n  deploy-staging:\n    runs-on: x\n  deploy-prod:\n    needs: [deploy-staging]\n"
-     "    runs-on: x\n", True),
-    ("on: push\njobs:\n  test:\n    runs-on: x\n  deploy:\n    needs: test\n    runs-on: x\n", False),
+    ("on: push\njobs:\n  deploy-staging:\n    runs-on: x\n  deploy-prod:\n"
+     "    needs: [deploy-staging]\n    runs-on: x\n", True),
+    ("on: push\njobs:\n  test:\n    runs-on: x\n  deploy:\n    needs: test\n"
+     "    runs-on: x\n", False),
 ])
 def test_a_deploy_stage_that_waits_for_an_earlier_one_promotes_between_environments(
         tmp_path, ci, promoted):
@@ -1676,12 +1681,15 @@ def test_ci_running_end_to_end_tests_is_automated_testing(tmp_path):
         "cloudbuild.yaml": "steps:\n- name: gcr.io/x\n  entrypoint: pytest\n"
                            "  args: ['src/tests/pipeline_tests.py']\n"})
     assert levels(suggest(scan(root)))["testing.code"] == 2
-    write(tmp_path, {"src/tests/pipeline_tests.py": "def test_pipeline():\n    assert run() == 0\n"})
+    write(tmp_path, {"src/tests/pipeline_tests.py": "def test_pipeline():\n"
+                                                    "    assert run() == 0\n"})
     assert levels(suggest(scan(tmp_path)))["testing.code"] == 1
 
 
-@pytest.mark.parametrize("module, counts", [("mlflow", True), ("tf_agents.eval.metric_utils", False)])
-def test_a_bare_log_metrics_call_records_only_when_it_comes_from_a_tracker(tmp_path, module, counts):
+@pytest.mark.parametrize("module, counts", [("mlflow", True),
+                                            ("tf_agents.eval.metric_utils", False)])
+def test_a_bare_log_metrics_call_records_only_when_it_comes_from_a_tracker(tmp_path, module,
+                                                                          counts):
     code = f"from {module} import log_metrics\nlog_metrics(metrics)\n"
     assert scan(write(tmp_path, {"train.py": code})).found("run-metrics") is counts
 
@@ -1696,13 +1704,16 @@ def test_a_tracker_that_logs_no_model_stores_no_model_metrics(tmp_path):
 
 
 def test_common_deploy_actions_data_checks_and_registries_are_recognised(tmp_path):
-    ci = ("on: push\njobs:\n  deploy:\n    steps:\n      - uses: akhileshns/heroku-deploy@v3.12.12\n"
+    ci = ("on: push\njobs:\n  deploy:\n    steps:\n"
+          "      - uses: akhileshns/heroku-deploy@v3.12.12\n"
           "      - uses: JamesIves/github-pages-deploy-action@v4\n")
     root = write(tmp_path, {".github/workflows/cd.yml": ci,
                             "checks.py": "from soda.scan import Scan\n",
-                            "register.py": "import neptune\nneptune.init_model_version(model='M')\n"})
+                            "register.py": "import neptune\n"
+                                           "neptune.init_model_version(model='M')\n"})
     result = scan(root)
-    assert [e["detail"] for e in result.evidence("ci-deploy")] == ["akhileshns/heroku-deploy@v3.12.12"]
+    assert [e["detail"] for e in result.evidence("ci-deploy")] == [
+        "akhileshns/heroku-deploy@v3.12.12"]
     assert result.found("data-validation") and result.found("model-registry")
 
 
@@ -1747,7 +1758,8 @@ def test_a_real_readme_above_a_template_footer_still_documents_the_project(tmp_p
 
 
 def test_a_model_file_copied_into_a_deployed_app_is_not_a_packaged_model(tmp_path):
-    app = "from flask import Flask\nimport joblib\napp = Flask(__name__)\nm = joblib.load('m.joblib')\n"
+    app = ("from flask import Flask\nimport joblib\napp = Flask(__name__)\n"
+           "m = joblib.load('m.joblib')\n")
     ci = "on: push\njobs:\n  cd:\n    steps:\n      - run: git push heroku HEAD:main\n"
     root = write(tmp_path, {"app.py": app, ".github/workflows/cd.yml": ci})
     assert levels(suggest(scan(root)))["deployment.model"] == 1
@@ -1757,7 +1769,8 @@ def test_a_model_file_copied_into_a_deployed_app_is_not_a_packaged_model(tmp_pat
 
 @pytest.mark.parametrize("call, signal", [("trainer.push_to_hub()", "model-registry"),
                                           ("model.push_to_hub('org/churn')", "model-registry"),
-                                          ("dataset.push_to_hub('org/churn-data')", "data-versioned"),
+                                          ("dataset.push_to_hub('org/churn-data')",
+                                           "data-versioned"),
                                           ("push_to_hub(repo)", None)])
 def test_pushes_to_the_hugging_face_hub_version_models_and_datasets(tmp_path, call, signal):
     result = scan(write(tmp_path, {"publish.py": call + "\n"}))

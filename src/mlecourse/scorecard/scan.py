@@ -189,8 +189,9 @@ _SPECIAL_KEYWORDS = (
     "hydra.main", "FlowSpec", ".deploy(", "event, context",  # see _flow_signals
     "get_context", "model_name", "model_path", "create_new_version", "input_schema",  # Azure ML
     "enable_app_insights", "FeatureView",
-    "TestSuite", "Preset", "RecList", ".fit(", "get_online_features", "Transform(",
-    "def predict", "download=True", "push_to_hub", "get_artifact", "load_artifact", "__main__", "command", "create_experiment", "create_trial",  # Evidently test suites and presets, RecList
+    "TestSuite", "Preset", "RecList",  # Evidently test suites and presets, RecList
+    ".fit(", "def predict", "get_online_features", "Transform(", "get_artifact", "load_artifact",
+    "download=True", "push_to_hub", "__main__", "command", "create_experiment", "create_trial",
 )
 
 
@@ -1231,13 +1232,15 @@ TOX = _rules([("pytest-config", ("[pytest]",), r"^\[pytest\]"),
 GITATTRIBUTES = _rules([
     ("git-lfs", ("lfs",), r"\bfilter=lfs\b"),
     # LFS for datasets (not only images or model weights): data folders and table/array files
-    ("lfs-data", ("lfs",), r"^\S*(?:(?:^|/)data(?:sets?)?/|\.(?:csv|tsv|parquet|feather|arrow|"
-                          r"jsonl?|tfrecords?|npz|npy|h5|hdf5|xlsx?)\b)\S*[ \t][^\n]*\bfilter=lfs\b"),
+    ("lfs-data", ("lfs",), r"^\S*(?:(?:^|/)data(?:sets?)?/|\.(?:csv|tsv|parquet|feather|"
+                          r"arrow|jsonl?|tfrecords?|npz|npy|h5|hdf5|xlsx?)\b)\S*[ \t][^\n]*"
+                          r"\bfilter=lfs\b"),
 ])
 GITCONFIG = _rules([("git-remote", ("[remote",), r'^\s*\[remote\s+"[^"]*"\]')])
 DVCCONFIG = _rules([("dvc-remote", ("remote",), r"""^\s*\[\s*['"]?remote\s[^\]\n]*\]""")])
 GITIGNORE = _rules([("data-ignored", ("data", ".csv", ".parquet", ".pkl", ".h5", "models"),
-                     r"^/?(?:data|datasets?|models?)(?:/\S*)?$|^\*\.(?:csv|parquet|pkl|h5|feather)$")])
+                     r"^/?(?:data|datasets?|models?)(?:/\S*)?$"
+                     r"|^\*\.(?:csv|parquet|pkl|h5|feather)$")])
 _PATTERNS_BY_NAME = {"pyproject.toml": PYPROJECT, "setup.cfg": SETUPCFG, "tox.ini": TOX,
                      ".gitattributes": GITATTRIBUTES, ".gitignore": GITIGNORE,
                      "pixi.toml": PYPROJECT}
@@ -1317,8 +1320,8 @@ _CHANGELOG_NAMES = frozenset({"changelog", "changes", "history", "release_notes"
 _TEXT_EXTS = ("", "md", "rst", "txt", "markdown", "adoc")
 #: Python file stems (prefixes) that show a step of the ML workflow by name.
 _STEM_SIGNALS = (
-    (("prepare", "preprocess", "process_data", "process.", "make_dataset", "etl", "featuriz", "build_features",
-      "data_prep", "clean_data", "ingest"), "data-prep"),
+    (("prepare", "preprocess", "process_data", "process.", "make_dataset", "etl", "featuriz",
+      "build_features", "data_prep", "clean_data", "ingest"), "data-prep"),
     (("evaluate", "evaluation", "eval_"), "evaluation"),
     (("deploy",), "deploy-script"),
 )
@@ -1400,9 +1403,9 @@ TRAINING_SIGNALS = ("experiment-tracking", "train-command", "dvc-pipeline", "pip
                     "model-registry", "model-packaging", "run-metrics", "run-params",
                     "serving-app", "ci-train")
 #: Signals that show a repository has a model at all (a web app or data pipeline alone does not).
-MODEL_SIGNALS = ("model-fit", "model-saved", "model-load", "evaluation", "model-tests", "model-packaging",
-                 "model-registry", "experiment-tracking", "train-command", "run-metrics",
-                 "ci-train", "dvc-model", "pipeline-deploy", "model-gate")
+MODEL_SIGNALS = ("model-fit", "model-saved", "model-load", "evaluation", "model-tests",
+                 "model-packaging", "model-registry", "experiment-tracking", "train-command",
+                 "run-metrics", "ci-train", "dvc-model", "pipeline-deploy", "model-gate")
 #: Top-level folders of a library that demonstrate or test it (not a model of its own).
 DEMO_FOLDERS = frozenset({"examples", "example", "notebooks", "docs", "doc", "tutorials",
                           "tutorial", "benchmarks", "benchmark", "demo", "demos", "tests",
