@@ -6,8 +6,8 @@ relative to the root, line where useful, detail) and the *project* it belongs to
 a folder with its own ``pyproject.toml``, ``setup.cfg``, ``requirements.txt``,
 ``environment.yml``, ``dvc.yaml`` ... (see :data:`PROJECT_MARKERS`; a saved MLflow model, whose
 ``MLmodel`` sits beside the environment files MLflow wrote for it, is not one); the root folder
-is the repository-wide layer (root CI, ``.git``, root files) shared by every project. :func:`suggest`
-turns the signals into a suggested level per cell of the ``mle-maturity`` rubric with the
+is the repository-wide layer (root CI, ``.git``, root files) shared by every project.
+:func:`suggest` turns the signals into a suggested level per cell of the ``mle-maturity`` rubric with the
 mapping written down as data in ``rubrics/mle-maturity.signals.yaml``; a rule that needs
 several signals holds only when they all come from one project (or the shared layer).
 
