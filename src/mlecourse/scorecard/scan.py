@@ -7,19 +7,21 @@ a folder with its own ``pyproject.toml``, ``setup.cfg``, ``requirements.txt``,
 ``environment.yml``, ``dvc.yaml`` ... (see :data:`PROJECT_MARKERS`; a saved MLflow model, whose
 ``MLmodel`` sits beside the environment files MLflow wrote for it, is not one); the root folder
 is the repository-wide layer (root CI, ``.git``, root files) shared by every project.
-:func:`suggest` turns the signals into a suggested level per cell of the ``mle-maturity`` rubric with the
-mapping written down as data in ``rubrics/mle-maturity.signals.yaml``; a rule that needs
-several signals holds only when they all come from one project (or the shared layer).
+:func:`suggest` turns the signals into a suggested level per cell of the ``mle-maturity``
+rubric with the mapping written down as data in ``rubrics/mle-maturity.signals.yaml``; a rule
+that needs several signals holds only when they all come from one project (or the shared
+layer).
 
 Code is matched by parsing, not by text: Python files and the code cells of notebooks with
 :mod:`ast` (comments, docstrings, strings and default arguments never count; outputs of
-notebooks are ignored; a file that does not parse as a whole still shows its import lines), CI files with a YAML parser (only the commands a step runs count, never
-its name; ``pip install pytest`` is not running pytest), following up to two hops through
-``make``, ``just``, ``tox``, ``pixi run``, ``hatch run``, a job spec YAML (``anyscale jobs submit
-job.yaml``) or a repository script. CloudFormation/SAM templates (CodePipeline stages, traffic
-shifting, CloudWatch alarms, SageMaker resources) and Kedro configuration (data catalog,
-parameters) are parsed as YAML too. A tracker used inside a callback/logger class of a library
-is an integration the library offers, not the library tracking its own runs.
+notebooks are ignored; a file that does not parse as a whole still shows its import lines), CI
+files with a YAML parser (only the commands a step runs count, never its name; ``pip install
+pytest`` is not running pytest), following up to two hops through ``make``, ``just``, ``tox``,
+``pixi run``, ``hatch run``, a job spec YAML (``anyscale jobs submit job.yaml``) or a
+repository script. CloudFormation/SAM templates (CodePipeline stages, traffic shifting,
+CloudWatch alarms, SageMaker resources) and Kedro configuration (data catalog, parameters) are
+parsed as YAML too. A tracker used inside a callback/logger class of a library is an
+integration the library offers, not the library tracking its own runs.
 
 Safety promises (tested in ``tests/test_scan.py``):
 
