@@ -1788,3 +1788,13 @@ def test_a_test_holding_the_model_to_a_bar_run_by_ci_is_a_quality_gate(tmp_path,
                             ".github/workflows/ci.yml": "on: push\njobs:\n  t:\n    steps:\n"
                                                         "      - run: pytest\n"})
     assert (levels(suggest(scan(root)))["testing.model"] == 2) is gate
+
+
+@pytest.mark.parametrize("pytest_line, level", [("pytest -v", 1), ("pytest --cov=src", 2)])
+def test_a_linter_beside_the_tests_in_ci_is_not_yet_automated_testing(tmp_path, pytest_line,
+                                                                      level):
+    ci = ("on: [pull_request]\njobs:\n  t:\n    steps:\n      - run: flake8 .\n"
+          f"      - run: {pytest_line}\n")
+    root = write(tmp_path, {"tests/test_app.py": "def test_ok():\n    assert True\n",
+                            ".github/workflows/ci.yml": ci})
+    assert levels(suggest(scan(root)))["testing.code"] == level

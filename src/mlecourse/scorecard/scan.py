@@ -1905,6 +1905,8 @@ class _Scanner:
             return
         if ext == "feature":  # Gherkin scenarios run by behave (steps live beside them)
             self.hit("tests", relpath, detail="behave feature file", project=project)
+            self.hit("integration-tests", relpath, detail="behave scenario (end to end)",
+                     project=project)
             return
         if not reldir and lname in _ROOT_CI:
             self._ci(relpath, abspath, _ROOT_CI[lname], project)
