@@ -27,6 +27,7 @@ def small_repo(root: Path) -> Path:
         "tests/test_train.py": "def test_fit(model, X, y):\n    model.fit(X, y)\n",
         ".github/workflows/ci.yml": "jobs:\n  t:\n    steps:\n      - run: ruff check .\n"
                                     "      - run: pytest\n",
+        ".pre-commit-config.yaml": "repos: []\n",
     }
     for rel, text in files.items():
         (root / rel).parent.mkdir(parents=True, exist_ok=True)
@@ -78,7 +79,7 @@ def test_json_carries_evidence_and_imports_into_the_widget(tmp_path, capsys):
     assert code == 0
     data = json.loads(out)
     assert validate_assessment(data) == data
-    assert data["answers"]["testing.code"] == 2  # tests + CI running pytest and ruff
+    assert data["answers"]["testing.code"] == 2  # tests + CI running pytest + pre-commit hooks
     assert data["answers"]["testing.model"] == 1  # model tests, but no quality gate
     assert data["answers"]["reproducibility.code"] == 2  # pinned + Dockerfile + seed
     assert data["evidence"]["testing.code"][0] == {
@@ -115,7 +116,7 @@ def test_markdown_format_suits_a_pull_request(tmp_path, capsys):
 
 def test_progress_goes_to_stderr_when_asked(tmp_path, capsys):
     code, out, err = run(capsys, "assess", str(small_repo(tmp_path)), "--progress")
-    assert code == 0 and "scanning... 6 files" in err
+    assert code == 0 and "scanning... 7 files" in err
     assert "scanning" not in out
 
 

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
+import yaml
 
 from mlecourse.scorecard import scan as scan_module
 from mlecourse.scorecard.assessment import validate_assessment
@@ -22,6 +23,8 @@ from mlecourse.scorecard.scan import (
     READ_LIMIT,
     SIGNALS,
     assess,
+    command_signals,
+    deploy_promotion,
     evaluate_rule,
     load_signal_map,
     rule_text,
@@ -167,7 +170,7 @@ def mlops_project(root: Path) -> Path:
             "@app.get('/health')\ndef health():\n    return {'ok': True}\n\n"
             "@app.post('/predict', response_model=dict)\ndef predict(x: dict):\n"
             "    return {}\n"),
-        "src/monitor.py": "from evidently.report import Report\n",
+        "src/monitor.py": "import schedule\nfrom evidently.report import Report\n",
         "tests/test_model.py": "def test_fit(model, X, y):\n    model.fit(X, y)\n",
         "tests/test_validate.py": "def test_schema():\n    assert True\n",
         "Dockerfile": ("FROM python:3.11-slim\nCOPY . /app\n"
@@ -332,7 +335,7 @@ def test_project_with_dvc_mlflow_docker_and_deployment(tmp_path):
     assert deploy["path"] == ".github/workflows/deploy.yml" and deploy["line"] == 9
     # level 3 needs a gated deployment environment too; the note says so
     assert "not found: ci-environments" in a["notes"]["deployment.code"]
-    assert evidence(a, "deployment.code", "ci-image")[0]["detail"].startswith("docker build")
+    assert evidence(a, "reproducibility.code", "ci-image")[0]["detail"].startswith("docker build")
     assert evidence(a, "reproducibility.code", "dockerfile")[0]["detail"] == \
         "FROM python:3.11-slim"
     assert evidence(a, "monitoring.code", "alert-rules")[0]["path"] == "monitoring/alerts.yml"
@@ -341,8 +344,9 @@ def test_project_with_dvc_mlflow_docker_and_deployment(tmp_path):
     assert evidence(a, "monitoring.data", "drift-library")[0]["path"] == "src/monitor.py"
     assert evidence(a, "deployment.data", "api-schema")[0]["path"] == "src/serve.py"
     assert evidence(a, "ways-of-working.model", "model-card")[0]["path"] == "MODEL_CARD.md"
-    for cell in ("deployment.data", "monitoring.model", "ways-of-working.model"):
+    for cell in ("monitoring.code", "monitoring.model", "ways-of-working.model"):
         assert OUTSIDE in a["notes"][cell]
+    assert "not found: shared-features" in a["notes"]["deployment.data"]
     assert "Level 3: found registry-alias" in a["notes"]["versioning.model"]
     # the DVC cache is never read: the wandb import in it does not count
     assert all(e["path"] != ".dvc/cache/files/md5/ab/cdef"
@@ -533,6 +537,13 @@ def test_exact_pins_need_every_requirement_pinned(tmp_path):
     assert result.count("dependencies-listed") == 2
 
 
+@pytest.mark.parametrize("pinned, loose, counts", [(33, 2, True), (9, 2, False), (8, 1, False)])
+def test_a_long_requirements_file_with_a_few_open_tools_is_pinned(tmp_path, pinned, loose, counts):
+    lines = [f"pkg{i}=={i}.0" for i in range(pinned)] + [f"tool{i}>=1" for i in range(loose)]
+    result = scan(write(tmp_path, {"requirements.txt": "\n".join(lines) + "\n"}))
+    assert result.found("pinned-requirements") is counts
+
+
 # ------------------------------------------------------------------------------ reports
 
 @needs_git
@@ -632,6 +643,7 @@ def test_mentions_are_not_use(tmp_path):
 def test_a_library_importing_itself_is_not_using_it(tmp_path):
     root = write(tmp_path / "repo", {
         "pyproject.toml": '[project]\nname = "evidently"\n',
+        "src/evidently/__init__.py": "",
         "src/evidently/report.py": "from evidently.metrics import Drift\n",
         "tests/test_report.py": "import evidently\n",
         "examples/demo/requirements.txt": "evidently\n",
@@ -1217,8 +1229,8 @@ def test_a_serverless_handler_is_a_service_but_a_method_with_those_names_is_not(
     handler = "import json\n\ndef lambda_handler(event, context):\n    return {'ok': 1}\n"
     result = scan(write(tmp_path / "repo", {"api/handler.py": handler}))
     assert result.evidence("serving-app")[0]["line"] == 3
-    a = levels(suggest(result))
-    assert a["deployment.data"] == 1 and a["monitoring.code"] == 1
+    a = levels(suggest(result))  # a service, but it loads no model: it serves none
+    assert (a["deployment.code"], a["monitoring.code"], a["deployment.data"]) == (1, 1, 0)
     method = "class C:\n    def on(self, event, context):\n        return 1\n"
     assert not scan(write(tmp_path / "other", {"c.py": method})).found("serving-app")
 
@@ -1301,7 +1313,8 @@ def test_a_template_readme_does_not_document_a_model_or_data(tmp_path):
     assert "project template (cookiecutter.json)" in a["notes"]["ways-of-working.model"]
     titled = write(tmp_path / "titled", {"README.md": "# Lightning-Hydra-Template\n\nUse it.\n"})
     assert scan(titled).template == "README title"
-    plain = write(tmp_path / "plain", {"README.md": "# Churn model\n\nA template-free app.\n"})
+    plain = write(tmp_path / "plain", {"README.md": "# Churn model\n\nA template-free app.\n",
+                                       "train.py": "model.fit(X, y)\n"})  # it has a model
     assert scan(plain).template is None
     assert levels(suggest(scan(plain)))["ways-of-working.model"] == 1
 
@@ -1417,3 +1430,371 @@ def test_one_tag_alone_is_not_a_release_practice(tmp_path):
     assert levels(suggest(scan(root)))["versioning.code"] == 1
     write(root, {"params.yaml": "lr: 0.1\n"})  # configuration committed with the code
     assert levels(suggest(scan(root)))["versioning.code"] == 2
+
+
+# ------------------------------------------------------------------------------ round 5
+
+def test_a_git_push_to_a_platform_deploys_but_a_push_to_origin_does_not(tmp_path):
+    for line in ("git push heroku HEAD:main -f", "git push dokku@apps.example.org:churn main",
+                 "git push https://heroku:$TOKEN@git.heroku.com/$APP.git HEAD:main",
+                 "heroku container:release web --app churn", "cf push churn-api",
+                 "git push https://user:$HF_TOKEN@huggingface.co/spaces/user/churn main",
+                 "python build/utils.py --mode deploy-model --project p",
+                 "python scripts/deploy_endpoint.py"):
+        assert ("ci-deploy", line) in [(s, d) for s, d, *_ in command_signals(line)], line
+    for line in ("git push origin main", "git push --tags", "git push origin v1.0",
+                 "python build/utils.py --mode compile-pipeline", "echo deploy"):
+        assert "ci-deploy" not in [s for s, *_ in command_signals(line)], line
+
+
+def test_an_image_built_in_ci_without_a_deployment_is_not_automated_deployment(tmp_path):
+    build = ("on: [push]\njobs:\n  build:\n    steps:\n"
+             "      - run: docker build -t app .devcontainer\n")
+    root = write(tmp_path / "b", {"Dockerfile": "FROM python:3.11\n",
+                                  ".github/workflows/build.yml": build})
+    assert levels(suggest(scan(root)))["deployment.code"] == 1
+    write(root, {".github/workflows/build.yml": build + "      - run: git push heroku main\n"})
+    assert levels(suggest(scan(root)))["deployment.code"] == 2
+
+
+def test_a_saved_mlflow_model_folder_is_not_a_project_with_pinned_dependencies(tmp_path):
+    model = "artifacts/1/abc/artifacts/model"
+    root = write(tmp_path / "m", {
+        "requirements.txt": "pandas\nscikit-learn\n",
+        "train.py": "from sklearn.ensemble import RandomForestClassifier\n"
+                    "m = RandomForestClassifier(random_state=42)\n",
+        f"{model}/MLmodel": "flavors:\n  sklearn: {}\n",
+        f"{model}/conda.yaml": "name: mlflow-env\nchannels: [conda-forge]\n"
+                               "dependencies:\n  - python=3.8.5\n  - pip=21.0\n"
+                               "  - pip:\n    - scikit-learn==0.24.1\n    - mlflow==1.14\n",
+        f"{model}/requirements.txt": "mlflow==1.14\nscikit-learn==0.24.1\n",
+    })
+    result = scan(root)
+    assert model not in result.projects
+    assert not result.found("pinned-requirements") and not result.found("conda-environment")
+    assert result.found("model-packaging")
+    assert levels(suggest(result))["reproducibility.code"] == 1
+
+
+EVIDENTLY_FLOW = '''
+from prefect import flow, task
+from evidently.test_suite import TestSuite
+from evidently.test_preset import DataQualityTestPreset, BinaryClassificationTestPreset
+
+@task
+def check(reference, current):
+    suite = TestSuite(tests=[DataQualityTestPreset()])
+    suite.run(reference_data=reference, current_data=current)
+    quality = TestSuite(tests=[BinaryClassificationTestPreset()])
+'''
+
+
+def test_evidently_test_suites_built_in_code_are_data_and_model_tests(tmp_path):
+    root = write(tmp_path / "e", {"flows/requirements.txt": "prefect\nevidently\n",
+                                  "flows/checks.py": EVIDENTLY_FLOW})
+    result = scan(root)
+    assert result.found("data-validation") and result.found("evaluation")
+    assert levels(suggest(result))["testing.data"] == 2  # the suite runs in a Prefect flow
+    # importing Evidently or naming a suite in a string is no test
+    mention = write(tmp_path / "n", {"a.py": "import evidently\n"
+                                             "text = 'TestSuite(tests=[DataQualityTestPreset()])'\n"
+                                             "report = Report(metrics=[DataDriftPreset()])\n"})
+    result = scan(mention)
+    assert not result.found("data-validation") and not result.found("evaluation")
+
+
+@pytest.mark.parametrize("base, counts", [("RecList", True), ("RecModel", False)])
+def test_a_reclist_subclass_is_a_behavioural_model_test(tmp_path, base, counts):
+    code = (f"from reclist.abstractions import {base}, rec_test\n\n"
+            f"class SessionTests({base}):\n    @rec_test(test_type='HR@10')\n"
+            "    def hit_rate(self):\n        return 0.1\n")
+    assert scan(write(tmp_path, {"model/my_reclist.py": code})).found("evaluation") is counts
+
+
+def test_dbt_column_tests_are_a_data_schema(tmp_path):
+    tested = ("version: 2\nmodels:\n  - name: sessions\n    columns:\n      - name: session_id\n"
+              "        tests: [unique, not_null]\n")
+    untested = ("version: 2\nmodels:\n  - name: sessions\n    description: flat rows\n"
+                "    columns:\n      - name: session_id\n        description: 'tests: none'\n")
+    result = scan(write(tmp_path / "d", {"dbt/models/schema.yml": tested,
+                                         "dbt/models/docs.yml": untested}))
+    assert [e["path"] for e in result.evidence("data-schema")] == ["dbt/models/schema.yml"]
+
+
+def test_drift_checks_count_as_wired_in_only_when_a_job_or_service_runs_them(tmp_path):
+    report = "from evidently.report import Report\nreport = Report(metrics=[])\n"
+    app = "from flask import Flask\napp = Flask(__name__)\n"
+    by_hand = scan(write(tmp_path / "h", {"monitor.py": report, "app.py": app}))
+    assert by_hand.found("drift-library") and not by_hand.found("drift-job")
+    assert levels(suggest(by_hand))["monitoring.data"] == 1
+    for name, extra in (("dag", "from airflow import DAG\n"),
+                        ("api", "from fastapi import FastAPI\n"), ("cron", "import schedule\n")):
+        wired = scan(write(tmp_path / name, {"monitor.py": extra + report}))
+        assert levels(suggest(wired))["monitoring.data"] == 2, name
+    test = scan(write(tmp_path / "t", {"tests/test_drift.py": "from prefect import flow\n"
+                                                              + report}))
+    assert not test.found("drift-job")
+    page = scan(write(tmp_path / "s", {"dashboard.py": "import streamlit as st\n" + report}))
+    assert not page.found("drift-job")  # a page someone opens runs the check by hand
+
+
+def test_a_file_that_does_not_parse_still_shows_its_imports(tmp_path):
+    dag = ('import airflow\nfrom airflow import DAG\nimport great_expectations as ge\n'
+           'default_args = {"owner":` "Airflow"}\n'
+           'doc = """\nimport mlflow\n"""\n')
+    result = scan(write(tmp_path / "p", {"airflow/dag.py": dag}))
+    assert result.found("pipeline") and result.found("data-validation")  # airflow/ is no package
+    assert not result.found("experiment-tracking")  # a line of a string is no import
+    write(tmp_path / "p", {"airflow/__init__.py": ""})  # now airflow/ is the project's package
+    assert not scan(tmp_path / "p").found("pipeline")
+
+
+def test_lineage_to_the_data_needs_a_dvc_remote(tmp_path):
+    root = write(tmp_path / "l", {
+        "dvc.yaml": "stages:\n  train:\n    cmd: python train.py\n",
+        "dvc.lock": "schema: '2.0'\nstages:\n  train:\n    outs:\n    - path: model.pkl\n",
+        ".dvc/config": "[core]\n",
+        "train.py": "import mlflow\nmlflow.register_model('runs:/1/model', 'churn')\n"
+                    "client.transition_model_version_stage('churn', 1, 'Production')\n",
+    })
+    assert levels(suggest(scan(root)))["versioning.model"] == 2
+    write(root, {".dvc/config": "[core]\n    remote = s3\n['remote \"s3\"']\n    url = s3://b/d\n"})
+    assert levels(suggest(scan(root)))["versioning.model"] == 3
+
+
+def test_a_web_app_serves_a_model_only_when_the_project_loads_one(tmp_path):
+    app = ("from flask import Flask\napp = Flask(__name__)\n\n@app.route('/')\ndef hi():\n"
+           "    return 'hi'\n")
+    demo = write(tmp_path / "demo", {"app.py": app, "config.py": "import json\nc = json.load(f)\n",
+                                     "train.py": "from sklearn import metrics\n"})
+    got = levels(suggest(scan(demo)))
+    assert (got["deployment.model"], got["deployment.data"], got["monitoring.code"]) == (0, 0, 1)
+    served = write(tmp_path / "served", {"app.py": app + "model = joblib.load('model.joblib')\n"})
+    got = levels(suggest(scan(served)))
+    assert (got["deployment.model"], got["deployment.data"]) == (1, 1)
+
+
+def test_a_repository_without_any_model_has_its_model_cells_at_0(tmp_path):
+    root = write(tmp_path / "gx", {
+        "README.md": "# Data quality tutorials\n\nRun the DAG to validate the sample data.\n",
+        "dags/validate.py": "from airflow import DAG\nimport great_expectations as gx\n",
+        "app.py": "from flask import Flask\napp = Flask(__name__)\n"})
+    a = suggest(scan(root))
+    assert all(a["answers"][c] == 0 for c in CELLS if c.endswith(".model"))
+    assert "model-saved" in a["notes"]["ways-of-working.model"]  # says what was looked for
+    assert a["answers"]["ways-of-working.data"] == 1 and a["answers"]["testing.data"] == 2
+
+
+@pytest.mark.parametrize("readme", [
+    "[![CI](badge.svg)](ci)\n## Template for MLOps projects\n\nOpen it in a Codespace.\n",
+    "churn\n=====\n\nProject layout.\n\n<small>Project based on the <a href='x'>cookiecutter "
+    "data science project template</a>.</small>\n"])
+def test_a_readme_a_template_wrote_documents_no_model_or_data(tmp_path, readme):
+    root = write(tmp_path, {"README.md": readme,
+                            "train.py": "import joblib\njoblib.dump(m, 'm')\n"})
+    got = levels(suggest(scan(root)))
+    assert (got["ways-of-working.code"], got["ways-of-working.model"],
+            got["ways-of-working.data"]) == (1, 0, 0)
+
+
+def test_serving_code_that_imports_the_project_feature_code_shares_it_with_training(tmp_path):
+    serve = ("import onnxruntime as ort\nfrom data import DataModule\n\n"
+             "session = ort.InferenceSession('model.onnx')\n")
+    root = write(tmp_path / "s", {"requirements.txt": "onnxruntime\n", "data.py": "X = 1\n",
+                                  "inference.py": serve, "app.py": "from fastapi import FastAPI\n"})
+    assert levels(suggest(scan(root)))["deployment.data"] == 2
+    # a library named like feature code is not the project's own: Hugging Face datasets
+    other = write(tmp_path / "o", {"inference.py": serve.replace("from data import",
+                                                                 "from datasets import")})
+    assert not scan(other).found("shared-features")
+    # feature code imported by training only is not shared with serving
+    train = write(tmp_path / "t", {"features.py": "X = 1\n",
+                                   "train.py": "from features import build\nmodel.fit(X, y)\n"
+                                               "def predict(x):\n    return model.predict(x)\n"})
+    assert not scan(train).found("shared-features")
+
+
+@pytest.mark.parametrize("code", [
+    "from feast import FeatureStore\nstore = FeatureStore('.')\n"
+    "row = store.get_online_features(features=fs, entity_rows=rows)\n",
+    "from tfx.components import Transform\nt = Transform(examples=e, schema=s, "
+    "module_file='preprocessing.py')\n"])
+def test_feast_online_features_and_tfx_transform_serve_the_training_features(tmp_path, code):
+    assert scan(write(tmp_path, {"pipeline.py": code})).found("shared-features")
+
+
+@pytest.mark.parametrize("code, counts", [
+    ("import typer\n\ndef train(lr: float = 0.1):\n    pass\n\n"
+     "if __name__ == '__main__':\n    typer.run(train)\n", True),
+    ("def train_model():\n    pass\n\nif __name__ == '__main__':\n    train_model()\n", True),
+    ("import click\n\n@click.command()\ndef train():\n    pass\n", True),
+    ("def train():\n    pass\n", False),  # a function nothing runs
+    ("if __name__ == '__main__':\n    a, b = train_test_split(x)\n", False),
+])
+def test_a_script_whose_command_is_training_is_one_command_training(tmp_path, code, counts):
+    assert scan(write(tmp_path, {"src/fit_mnist.py": code})).found("train-command") is counts
+
+
+def test_sagemaker_and_mlflow_experiments_created_in_code_are_tracking(tmp_path):
+    code = "import boto3\nsm = boto3.client('sagemaker')\nsm.create_experiment(ExperimentName=n)\n"
+    assert scan(write(tmp_path / "s", {"exp.py": code})).found("experiment-tracking")
+    mention = "def create_experiment():\n    pass\n"
+    assert not scan(write(tmp_path / "m", {"exp.py": mention})).found("experiment-tracking")
+
+
+@pytest.mark.parametrize("module, level", [
+    ("integrations.whylogs.data_validators.whylogs_data_validator", 2),
+    ("integrations.whylogs.flavors", 0)])
+def test_a_zenml_data_validator_step_validates_data_in_the_pipeline(tmp_path, module, level):
+    step = f"from zenml import step\nfrom zenml.{module} import WhylogsDataValidator\n"
+    assert levels(suggest(scan(write(tmp_path, {"steps/profile.py": step}))))["testing.data"] \
+        == level
+
+
+def test_a_batch_inference_pipeline_reusing_the_fitted_preprocessor_shares_features(tmp_path):
+    infer = ("from zenml import pipeline, get_pipeline_context\n\n@pipeline\ndef inference():\n"
+             "    model = get_pipeline_context().model\n"
+             "    pre = model.get_artifact('preprocess_pipeline')\n")
+    result = scan(write(tmp_path / "i", {"pipelines/inference.py": infer}))
+    assert levels(suggest(result))["deployment.data"] == 2
+    other = infer.replace("preprocess_pipeline", "raw_dataset")
+    assert not scan(write(tmp_path / "o", {"pipelines/inference.py": other})).found(
+        "shared-features")
+
+
+@pytest.mark.parametrize("ci, promoted", [
+    ("stages:\n- stage: Deploy_Dev\n  jobs: []\n- stage: Deploy_Prod\n  dependsOn: Deploy_Dev\n"
+     "  jobs: []\n", True),
+    ("on: push\njobs:\n  deploy-staging:\n    runs-on: x\n  deploy-prod:\n"
+     "    needs: [deploy-staging]\n    runs-on: x\n", True),
+    ("on: push\njobs:\n  test:\n    runs-on: x\n  deploy:\n    needs: test\n"
+     "    runs-on: x\n", False),
+])
+def test_a_deploy_stage_that_waits_for_an_earlier_one_promotes_between_environments(
+        tmp_path, ci, promoted):
+    assert (deploy_promotion(yaml.safe_load(ci)) is not None) is promoted
+
+
+def test_ci_running_end_to_end_tests_is_automated_testing(tmp_path):
+    root = write(tmp_path, {
+        "src/tests/pipeline_tests.py": "def test_e2e_pipeline():\n    assert run() == 0\n",
+        "cloudbuild.yaml": "steps:\n- name: gcr.io/x\n  entrypoint: pytest\n"
+                           "  args: ['src/tests/pipeline_tests.py']\n"})
+    assert levels(suggest(scan(root)))["testing.code"] == 2
+    write(tmp_path, {"src/tests/pipeline_tests.py": "def test_pipeline():\n"
+                                                    "    assert run() == 0\n"})
+    assert levels(suggest(scan(tmp_path)))["testing.code"] == 1
+
+
+@pytest.mark.parametrize("module, counts", [("mlflow", True),
+                                            ("tf_agents.eval.metric_utils", False)])
+def test_a_bare_log_metrics_call_records_only_when_it_comes_from_a_tracker(tmp_path, module,
+                                                                          counts):
+    code = f"from {module} import log_metrics\nlog_metrics(metrics)\n"
+    assert scan(write(tmp_path, {"train.py": code})).found("run-metrics") is counts
+
+
+def test_a_tracker_that_logs_no_model_stores_no_model_metrics(tmp_path):
+    drift = ("import mlflow\n\nwith mlflow.start_run():\n"
+             "    mlflow.log_artifact('drift_report.html')\n")
+    root = write(tmp_path, {"monitor/requirements.txt": "mlflow\n", "monitor/log.py": drift})
+    assert levels(suggest(scan(root)))["monitoring.model"] == 0
+    write(tmp_path, {"monitor/train.py": "model.fit(X, y)\n"})
+    assert levels(suggest(scan(tmp_path)))["monitoring.model"] == 1
+
+
+def test_common_deploy_actions_data_checks_and_registries_are_recognised(tmp_path):
+    ci = ("on: push\njobs:\n  deploy:\n    steps:\n"
+          "      - uses: akhileshns/heroku-deploy@v3.12.12\n"
+          "      - uses: JamesIves/github-pages-deploy-action@v4\n")
+    root = write(tmp_path, {".github/workflows/cd.yml": ci,
+                            "checks.py": "from soda.scan import Scan\n",
+                            "register.py": "import neptune\n"
+                                           "neptune.init_model_version(model='M')\n"})
+    result = scan(root)
+    assert [e["detail"] for e in result.evidence("ci-deploy")] == [
+        "akhileshns/heroku-deploy@v3.12.12"]
+    assert result.found("data-validation") and result.found("model-registry")
+
+
+def test_data_paths_ignored_below_data_downloads_and_a_process_script_are_data_steps(tmp_path):
+    root = write(tmp_path, {".gitignore": "data/*/*\n", "src/process.py": "x = 1\n",
+                            "src/datamodule.py": "ds = MNIST(root, train=True, download=True)\n",
+                            "src/processor.py": "x = 1\n"})
+    result = scan(root)
+    assert result.found("data-ignored")
+    assert [e["path"] for e in result.evidence("data-prep")] == ["src/process.py"]
+    assert [e["path"] for e in result.evidence("data-loading")] == ["src/datamodule.py"]
+    off = write(tmp_path / "off", {"get.py": "fetch(url, download=False)\n"})
+    assert not scan(off).found("data-loading")
+
+
+def test_git_lfs_versions_data_only_when_it_tracks_data_files(tmp_path):
+    images = write(tmp_path / "i", {".gitattributes": "*.png filter=lfs diff=lfs merge=lfs -text\n"
+                                                      "*.pt filter=lfs diff=lfs merge=lfs -text\n"})
+    assert levels(suggest(scan(images)))["versioning.data"] == 1
+    data = write(tmp_path / "d", {".gitattributes": "data/** filter=lfs diff=lfs merge=lfs -text\n"
+                                                    "# *.csv filter=lfs\n"})
+    assert levels(suggest(scan(data)))["versioning.data"] == 2
+    csv = write(tmp_path / "c", {".gitattributes": "*.parquet filter=lfs diff=lfs -text\n"})
+    assert scan(csv).found("lfs-data")
+
+
+@pytest.mark.parametrize("runner, deploys", [("self-hosted", True), ("ubuntu-latest", False)])
+def test_starting_the_service_on_a_self_hosted_runner_is_a_deployment(tmp_path, runner, deploys):
+    ci = (f"on: push\njobs:\n  deploy:\n    runs-on: {runner}\n    steps:\n"
+          "      - run: docker pull acct.dkr.ecr.aws/churn:latest\n"
+          "      - run: docker run -d -p 8080:8080 acct.dkr.ecr.aws/churn:latest\n")
+    result = scan(write(tmp_path, {".github/workflows/cd.yml": ci}))
+    assert result.found("ci-deploy") is deploys
+
+
+def test_a_real_readme_above_a_template_footer_still_documents_the_project(tmp_path):
+    prose = "".join(f"The churn model uses feature {i} from the CRM export.\n" for i in range(8))
+    readme = ("# Churn\n\n" + prose + "\n<small>Project based on the cookiecutter data science "
+              "project template.</small>\n")
+    root = write(tmp_path, {"README.md": readme, "train.py": "model.fit(X, y)\n"})
+    assert levels(suggest(scan(root)))["ways-of-working.model"] == 1
+
+
+def test_a_model_file_copied_into_a_deployed_app_is_not_a_packaged_model(tmp_path):
+    app = ("from flask import Flask\nimport joblib\napp = Flask(__name__)\n"
+           "m = joblib.load('m.joblib')\n")
+    ci = "on: push\njobs:\n  cd:\n    steps:\n      - run: git push heroku HEAD:main\n"
+    root = write(tmp_path, {"app.py": app, ".github/workflows/cd.yml": ci})
+    assert levels(suggest(scan(root)))["deployment.model"] == 1
+    write(tmp_path, {".github/workflows/cd.yml": ci + "      - run: docker build -t app .\n"})
+    assert levels(suggest(scan(tmp_path)))["deployment.model"] == 2
+
+
+@pytest.mark.parametrize("call, signal", [("trainer.push_to_hub()", "model-registry"),
+                                          ("model.push_to_hub('org/churn')", "model-registry"),
+                                          ("dataset.push_to_hub('org/churn-data')",
+                                           "data-versioned"),
+                                          ("push_to_hub(repo)", None)])
+def test_pushes_to_the_hugging_face_hub_version_models_and_datasets(tmp_path, call, signal):
+    result = scan(write(tmp_path, {"publish.py": call + "\n"}))
+    found = {s for s in ("model-registry", "data-versioned") if result.found(s)}
+    assert found == ({signal} if signal else set())
+
+
+@pytest.mark.parametrize("check, gate", [("assert metrics['val/acc'] > 0.75", True),
+                                         ("assert metrics['val/acc'] > 0.0", False),
+                                         ("assert abs(auc_a - auc_b) < 0.001", False),
+                                         ("assert len(batch) > 0.5", False)])
+def test_a_test_holding_the_model_to_a_bar_run_by_ci_is_a_quality_gate(tmp_path, check, gate):
+    root = write(tmp_path, {"tests/test_model.py": f"def test_quality(metrics):\n    {check}\n",
+                            "train.py": "model.fit(X, y)\n",
+                            ".github/workflows/ci.yml": "on: push\njobs:\n  t:\n    steps:\n"
+                                                        "      - run: pytest\n"})
+    assert (levels(suggest(scan(root)))["testing.model"] == 2) is gate
+
+
+@pytest.mark.parametrize("pytest_line, level", [("pytest -v", 1), ("pytest --cov=src", 2)])
+def test_a_linter_beside_the_tests_in_ci_is_not_yet_automated_testing(tmp_path, pytest_line,
+                                                                      level):
+    ci = ("on: [pull_request]\njobs:\n  t:\n    steps:\n      - run: flake8 .\n"
+          f"      - run: {pytest_line}\n")
+    root = write(tmp_path, {"tests/test_app.py": "def test_ok():\n    assert True\n",
+                            ".github/workflows/ci.yml": ci})
+    assert levels(suggest(scan(root)))["testing.code"] == level

@@ -4,21 +4,24 @@
 remote, a call to ``mlflow.register_model`` ...), each with the places that show it (path
 relative to the root, line where useful, detail) and the *project* it belongs to. A project is
 a folder with its own ``pyproject.toml``, ``setup.cfg``, ``requirements.txt``,
-``environment.yml``, ``dvc.yaml`` ... (see :data:`PROJECT_MARKERS`); the root folder is the
-repository-wide layer (root CI, ``.git``, root files) shared by every project. :func:`suggest`
-turns the signals into a suggested level per cell of the ``mle-maturity`` rubric with the
-mapping written down as data in ``rubrics/mle-maturity.signals.yaml``; a rule that needs
-several signals holds only when they all come from one project (or the shared layer).
+``environment.yml``, ``dvc.yaml`` ... (see :data:`PROJECT_MARKERS`; a saved MLflow model, whose
+``MLmodel`` sits beside the environment files MLflow wrote for it, is not one); the root folder
+is the repository-wide layer (root CI, ``.git``, root files) shared by every project.
+:func:`suggest` turns the signals into a suggested level per cell of the ``mle-maturity``
+rubric with the mapping written down as data in ``rubrics/mle-maturity.signals.yaml``; a rule
+that needs several signals holds only when they all come from one project (or the shared
+layer).
 
 Code is matched by parsing, not by text: Python files and the code cells of notebooks with
 :mod:`ast` (comments, docstrings, strings and default arguments never count; outputs of
-notebooks are ignored), CI files with a YAML parser (only the commands a step runs count, never
-its name; ``pip install pytest`` is not running pytest), following up to two hops through
-``make``, ``just``, ``tox``, ``pixi run``, ``hatch run``, a job spec YAML (``anyscale jobs submit
-job.yaml``) or a repository script. CloudFormation/SAM templates (CodePipeline stages, traffic
-shifting, CloudWatch alarms, SageMaker resources) and Kedro configuration (data catalog,
-parameters) are parsed as YAML too. A tracker used inside a callback/logger class of a library
-is an integration the library offers, not the library tracking its own runs.
+notebooks are ignored; a file that does not parse as a whole still shows its import lines), CI
+files with a YAML parser (only the commands a step runs count, never its name; ``pip install
+pytest`` is not running pytest), following up to two hops through ``make``, ``just``, ``tox``,
+``pixi run``, ``hatch run``, a job spec YAML (``anyscale jobs submit job.yaml``) or a
+repository script. CloudFormation/SAM templates (CodePipeline stages, traffic shifting,
+CloudWatch alarms, SageMaker resources) and Kedro configuration (data catalog, parameters) are
+parsed as YAML too. A tracker used inside a callback/logger class of a library is an
+integration the library offers, not the library tracking its own runs.
 
 Safety promises (tested in ``tests/test_scan.py``):
 
@@ -58,6 +61,9 @@ from mlecourse.scorecard.rubric import RUBRIC_DIR, Rubric, load_rubric
 READ_LIMIT = 256 * 1024  #: bytes read at most from one file
 NOTEBOOK_READ_LIMIT = 16 * 1024 * 1024  #: notebooks: outputs can be large, code cells come after
 MAX_EVIDENCE = 5  #: places kept per signal and project
+#: A long requirements file is pinned when this share of it is (a docs or notebook tool left
+#: open beside 30 pinned packages does not unpin the environment).
+PINNED_SHARE = 0.85
 MAX_PROBLEMS = 100  #: problems kept (the rest are counted)
 SUPPORTED_RUBRICS = ("mle-maturity",)
 OUTSIDE = "no evidence in the repository — answer it yourself"
@@ -95,7 +101,7 @@ for _sig, _mods in {
                        "opentelemetry", "statsd"),
     "drift-library": ("evidently", "alibi_detect", "nannyml", "whylogs"),
     "data-validation": ("pandera", "great_expectations", "tensorflow_data_validation",
-                        "deepchecks"),
+                        "deepchecks", "soda"),
     "feature-store": ("feast", "hopsworks", "tecton"),
     "fairness-checks": ("fairlearn", "aif360", "fairness_indicators"),
     "load-tests": ("locust",),
@@ -106,6 +112,10 @@ for _sig, _mods in {
 }.items():
     for _m in _mods:
         _IMPORTS[_m] = _sig
+#: Serving frameworks made for models (a Flask or FastAPI app may serve anything).
+_MODEL_SERVERS = frozenset({"bentoml", "seldon_core", "kserve", "litserve", "torchserve"})
+#: Top-level modules of experiment trackers (a bare ``log_metric(...)`` must come from one).
+_TRACKERS = frozenset({"mlflow", "wandb", "neptune", "comet_ml", "clearml", "dvclive", "aim"})
 _TEST_OK = frozenset({"data-validation", "fairness-checks", "load-tests", "evaluation"})
 
 #: Called function or method name (last part of the dotted name) -> signal.
@@ -113,6 +123,7 @@ _CALLS = {
     "register_model": "model-registry", "create_model_version": "model-registry",
     "create_registered_model": "model-registry", "link_model": "model-registry",
     "RegisterModel": "model-registry", "ModelPackage": "model-registry",
+    "init_model_version": "model-registry",  # Neptune model registry
     "set_registered_model_alias": "registry-alias",
     "transition_model_version_stage": "registry-alias",
     "log_params": "run-params", "log_param": "run-params",
@@ -131,6 +142,9 @@ _CALLS = {
     "image_dataset_from_directory": "data-loading", "ImageFolder": "data-loading",
     "Pusher": "model-packaging",
     "dump": "model-saved", "save_model": "model-saved", "save_pretrained": "model-saved",
+    "load_model": "model-load", "from_pretrained": "model-load", "InferenceSession": "model-load",
+    "load_learner": "model-load",
+    "invoke_endpoint": "model-load",  # predictions from a deployed model endpoint (SageMaker)
     "manual_seed": "seeds-set", "set_seed": "seeds-set", "set_random_seed": "seeds-set",
     "seed_everything": "seeds-set",
     "set_stage": "registry-alias",  # ZenML model stages (staging, production)
@@ -146,6 +160,10 @@ _DOTTED_CALLS = {
     "Run.get_context": "experiment-tracking",  # Azure ML run of the current job
     "models.create_or_update": "model-registry", "dsl.Condition": "model-gate",
     "saved_model.save": "model-packaging",
+    # a model read back for predictions (json.load or yaml.load read no model)
+    "joblib.load": "model-load", "pickle.load": "model-load", "torch.load": "model-load",
+    "onnx.load": "model-load", "dill.load": "model-load", "cloudpickle.load": "model-load",
+    "saved_model.load": "model-load",
 }
 #: Calls that promote a model (a gate that decides with them is a quality gate).
 _STOP_CALLS = frozenset({"cancel", "fail"})  #: run.parent.cancel(): the pipeline run stops
@@ -174,6 +192,9 @@ _SPECIAL_KEYWORDS = (
     "hydra.main", "FlowSpec", ".deploy(", "event, context",  # see _flow_signals
     "get_context", "model_name", "model_path", "create_new_version", "input_schema",  # Azure ML
     "enable_app_insights", "FeatureView",
+    "TestSuite", "Preset", "RecList",  # Evidently test suites and presets, RecList
+    ".fit(", "def predict", "get_online_features", "Transform(", "get_artifact", "load_artifact",
+    "download=True", "push_to_hub", "__main__", "command", "create_experiment", "create_trial",
 )
 
 
@@ -192,7 +213,7 @@ _CALL_KEYWORDS = _minimal_keywords(
                 for k in _DOTTED_CALLS), *_PROMOTE_CALLS, *_HEALTH,
      *_SPECIAL_KEYWORDS])
 _TEST_KEYWORDS = (".fit(", ".predict", ".train(", "eproduc", "eterminis", "same_", "integration",
-                  "e2e", ".shape", ".dtype", ".columns", "len(")
+                  "e2e", ".shape", ".dtype", ".columns", "len(", "assert")
 
 
 def worth_parsing(text: str, test: bool = False) -> bool:
@@ -258,7 +279,11 @@ def python_signals(source: str, test: bool = False, own=frozenset(),
     out, seen = [], set()
     for sig, line, detail, top in found:
         # importing the project's own packages is not using a library: filtered per project
-        if sig not in seen and (top is None or top not in own):
+        if top is not None and top.startswith("!"):
+            keep = top[1:] in own  # counts only when the import is the project's own module
+        else:
+            keep = top is None or top not in own
+        if sig not in seen and keep:
             seen.add(sig)
             out.append((sig, line, detail))
     return out
@@ -275,11 +300,34 @@ def _integration_ranges(nodes: list) -> list:
     return out
 
 
+def _import_lines(source: str) -> ast.Module:
+    """The import statements of source that does not parse as a whole (a typo elsewhere,
+    Python 2 prints): each line that starts an import at column 0 is parsed on its own."""
+    body, quote = [], None
+    for number, line in enumerate(source.split("\n"), 1):
+        for q in re.findall(r'"""|\'\'\'', line):  # inside a triple-quoted string: text
+            quote = None if quote == q else (quote or q)
+        if quote is None and line.startswith(("import ", "from ")) and "(" not in line \
+                and "\\" not in line:
+            try:
+                stmt = ast.parse(line).body
+            except (SyntaxError, ValueError):
+                continue
+            if len(stmt) == 1 and isinstance(stmt[0], (ast.Import, ast.ImportFrom)):
+                stmt[0].lineno = number
+                body.append(stmt[0])
+    return ast.Module(body=body, type_ignores=[])
+
+
 def _parse_signals(source: str, test: bool) -> list:
-    """``[(signal, line, detail, import_top)]``; ``import_top`` names the imported package."""
+    """``[(signal, line, detail, import_top)]``; ``import_top`` names the imported package.
+
+    Source that does not parse still shows what it imports (see :func:`_import_lines`)."""
     try:
         tree = ast.parse(source)
-    except (SyntaxError, ValueError, RecursionError, MemoryError):
+    except (SyntaxError, ValueError, MemoryError):
+        tree = _import_lines(source)
+    except RecursionError:
         return []
     try:
         nodes = list(ast.walk(tree))
@@ -312,12 +360,17 @@ def _parse_signals(source: str, test: bool) -> list:
         out.append((signal, getattr(node, "lineno", None), detail, top))
 
     zenml_names = set()
+    feature_imports, defines_predict = [], False  # see _shared_features
+    bare_from = {a.asname or a.name: n.module.split(".")[0] for n in tree.body
+                 if isinstance(n, ast.ImportFrom) and n.module for a in n.names}
     run_names = {t.id for n in nodes if isinstance(n, ast.Assign) and isinstance(n.value, ast.Call)
                  and _dotted(n.value.func).endswith("get_context")
                  for t in n.targets if isinstance(t, ast.Name)}
     for node in nodes:
         if isinstance(node, (ast.Import, ast.ImportFrom)):
             if isinstance(node, ast.ImportFrom):
+                if node.module and _FEATURE_MODULE.search(node.module.rsplit(".", 1)[-1]):
+                    feature_imports.append(node)
                 if node.level or not node.module:
                     continue  # relative import: the project itself
                 names = [node.module] + [f"{node.module}.{a.name}" for a in node.names]
@@ -330,9 +383,15 @@ def _parse_signals(source: str, test: bool) -> list:
             for name in names:
                 parts = name.split(".")
                 extra = parts[2:3] if parts[:2] == ["zenml", "integrations"] else []
+                if "data_validators" in parts or name.startswith("whylogs.core.constraints"):
+                    # a data validator (ZenML's Evidently, whylogs, Great Expectations or
+                    # Deepchecks integration; whylogs constraints) checks the data it profiles
+                    add("data-validation", node, f"import {name}", parts[0])
                 for cand in (name, parts[0], ".".join(parts[:2]), *extra):
                     if cand in _IMPORTS:
                         add(_IMPORTS[cand], node, f"import {name}", parts[0])
+                        if cand in _MODEL_SERVERS:  # serves models by design
+                            add("model-load", node, f"import {name} (a model server)", parts[0])
                         break
         elif isinstance(node, ast.Call):
             name = _dotted(node.func)
@@ -341,6 +400,9 @@ def _parse_signals(source: str, test: bool) -> list:
             if signal == "model-saved" and last == "dump" \
                     and not name.startswith(_SAVE_OWNERS):
                 signal = None
+            if signal in ("run-metrics", "run-params") and isinstance(node.func, ast.Name) \
+                    and bare_from.get(last, "mlflow") not in _TRACKERS:
+                signal = None  # tf_agents' log_metrics(...) prints; mlflow's log_metric records
             if last == "seed" and name.endswith("random.seed") and (node.args or node.keywords):
                 signal = "seeds-set"  # np.random.seed(x), random.seed(x)
             if last == "default_rng" and (node.args or node.keywords):
@@ -364,12 +426,22 @@ def _parse_signals(source: str, test: bool) -> list:
             if any(k.arg == "create_new_version" and isinstance(k.value, ast.Constant)
                    and k.value.value is True for k in node.keywords):
                 signal = "data-versioned"  # Azure ML Dataset.register(create_new_version=True)
+            if last in ("create_experiment", "create_trial") and (node.args or node.keywords):
+                signal = "experiment-tracking"  # MLflow or SageMaker experiments and trials
+            if last == "push_to_hub" and isinstance(node.func, ast.Attribute):
+                # the Hugging Face Hub keeps every push as a revision of a model or dataset repo
+                owner = _dotted(node.func.value).rsplit(".", 1)[-1].lower()
+                signal = "model-registry" if re.search(r"model|trainer|learner|pipe", owner) \
+                    else "data-versioned" if re.search(r"data|^ds$", owner) else signal
             if last == "start_run":  # mlflow, Vertex AI experiments, ...
                 signal = "experiment-tracking"
             if last == "link" and any(k.arg == "target_path" for k in node.keywords):
                 signal = "model-registry"  # W&B model registry
                 if any(k.arg == "aliases" for k in node.keywords):
                     add("registry-alias", node, "artifact.link(aliases=...)")
+            if last in _CALL_RULES:  # test suites, feature reuse: a few names, checked here
+                for sig, detail in _CALL_RULES[last](name, node):
+                    add(sig, node, detail)
             if signal:
                 add(signal, node, f"{name}(...)")
             for kw in node.keywords:
@@ -380,6 +452,9 @@ def _parse_signals(source: str, test: bool) -> list:
                             isinstance(e, ast.Call) and _dotted(e.func).endswith("Field")
                             for e in kw.value.elts):
                     add("data-schema", node, f"{last}(schema=[Field(...)])")
+                elif kw.arg == "download" and isinstance(kw.value, ast.Constant) \
+                        and kw.value.value is True:
+                    add("data-loading", node, f"{last}(download=True)")  # torchvision datasets
                 elif kw.arg == "response_model":
                     add("api-schema", node, "response_model=")
                 elif kw.arg == "enable_app_insights" and isinstance(kw.value, ast.Constant) \
@@ -395,9 +470,19 @@ def _parse_signals(source: str, test: bool) -> list:
             if test and last in ("fit", "predict", "predict_proba", "train") \
                     and isinstance(node.func, ast.Attribute):
                 add("model-tests", node, f".{last}(...) in a test")
+            elif last in ("fit", "fit_generator") and isinstance(node.func, ast.Attribute) \
+                    and node.args:
+                add("model-fit", node, f"{name}(...)")
         elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            defines_predict = defines_predict or node.name.startswith("predict")
             if test and node.name.startswith("test") and _TEST_WORDS.search(node.name):
                 add("repro-test", node, f"test {node.name}")
+            if test and node.name.startswith("test") and _E2E_NAME.search(node.name):
+                add("integration-tests", node, f"test {node.name}")
+            if test and node.name.startswith("test"):
+                bar = _metric_bar(node)
+                if bar:
+                    add("metric-test", node, f"test {node.name} asserts {bar}"[:80])
             if test and node.name.startswith("test") and _is_data_test(node):
                 add("data-tests", node, f"test {node.name} checks shapes, types or columns")
             if not test:
@@ -423,10 +508,22 @@ def _parse_signals(source: str, test: bool) -> list:
             for dec in node.decorator_list:
                 if _dotted(dec) in ("bentoml.service", "serve.deployment"):
                     add("serving-app", dec, _dotted(dec))
+            if not test and any(_dotted(b).rsplit(".", 1)[-1] == "RecList" for b in node.bases):
+                add("evaluation", node, f"RecList behavioural tests {node.name}")
             if not test and any(_dotted(b).rsplit(".", 1)[-1] == "FlowSpec" for b in node.bases) \
                     and _flow_artefacts(node):
                 add("flow-artefacts", node, f"Metaflow flow {node.name} keeps self.* artefacts "
                                             "of every run")
+    if not test:
+        for node, detail in _training_entry_points(tree):
+            add("train-command", node, detail)
+    _shared_features(feature_imports, defines_predict, {sig for sig, *_ in out}, add)
+    found = {sig: line for sig, line, *_ in reversed(out)}
+    if "drift-library" in found and ("pipeline" in found
+                                     or _JOB_RUNNERS & _import_tops(nodes)):
+        # a drift check in a flow, DAG, pipeline step, service or scheduled job runs by itself
+        add("drift-job", ast.Pass(lineno=found["drift-library"]),
+            "drift checks in a pipeline, scheduled job or service")
     tracking_outside = any(sig in _TRACKING for sig, *_ in out)
     for signal, node, detail, top in pending:  # a module-level tracker import
         sig = signal if tracking_outside else "tracker-integration"
@@ -436,11 +533,136 @@ def _parse_signals(source: str, test: bool) -> list:
     return out
 
 
-_TEST_ONLY = frozenset({"model-tests", "repro-test", "integration-tests", "data-tests"})
+#: Schedulers that run a job at intervals (a drift check they run is wired in).
+_SCHEDULERS = frozenset({"schedule", "apscheduler", "rocketry", "crontab"})
+#: Schedulers and web services run a check by themselves; a Streamlit or Gradio page shows it
+#: to someone who opens it (by hand).
+_JOB_RUNNERS = _SCHEDULERS | {"fastapi", "flask", "starlette", "aiohttp", "bentoml", "litserve"}
+_CLI_RUNNERS = frozenset({"typer.run", "fire.Fire", "Fire"})
+_TRAIN_NAME = re.compile(r"train(?!_test_split)(?:_\w+)?$")  #: train, train_model, not a split
+
+
+def _training_entry_points(tree: ast.Module) -> list:
+    """``[(node, detail)]``: a training function that is the script's command.
+
+    ``if __name__ == "__main__": train(...)``, ``typer.run(train)``, ``fire.Fire(train_model)``
+    and ``@app.command()``/``@click.command()`` on ``def train...`` make training one command.
+    A ``train`` function that nothing runs is only a function.
+    """
+    out = []
+    for node in tree.body:
+        if isinstance(node, ast.If) and "__main__" in ast.dump(node.test):
+            for sub in ast.walk(node):
+                if isinstance(sub, ast.Call):
+                    name = _dotted(sub.func)
+                    if _TRAIN_NAME.match(name.rsplit(".", 1)[-1]) or name in _CLI_RUNNERS \
+                            and any(isinstance(a, ast.Name) and _TRAIN_NAME.match(a.id)
+                                    for a in sub.args):
+                        out.append((sub, f"{name}(...) runs training as the script's command"))
+                        return out
+        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) \
+                and _TRAIN_NAME.match(node.name) and any(
+                    _dotted(d).rsplit(".", 1)[-1] == "command" for d in node.decorator_list):
+            out.append((node, f"command {node.name}"))
+            return out
+    return out
+
+
+#: Own modules that hold feature code (``data``, ``features``, ``preprocessing`` ...).
+_FEATURE_MODULE = re.compile(r"(?:^|_)(?:data|features?|preprocess\w*|transforms?|token\w*|"
+                             r"featuri[sz]\w*)$", re.I)
+_SERVING_SIGNALS = frozenset({"serving-app", "model-load"})
+#: Names of fitted preprocessing artefacts (loaded from the artefact store for inference).
+_FITTED_STEP = re.compile(r"preprocess|transform|scaler|encoder|vectori[sz]er|tokeni[sz]er|"
+                          r"feature", re.I)
+
+
+def _shared_features(imports: list, serving: bool, found: set, add) -> None:
+    """Serving code that computes features with the project's own feature code.
+
+    A file that serves or loads a model, or defines a ``predict`` function (``serving``), and
+    imports the feature code of its project (``imports``: ``from data import DataModule``,
+    ``from pkg.features import ...``, a relative import) computes features as training does. An
+    import of a library with such a name (``from datasets import ...``) is not the project's
+    code: the import counts only when it names a module of the project (checked per project by
+    :func:`python_signals`).
+    """
+    if not imports or not (serving or found & _SERVING_SIGNALS) \
+            or found & {"model-fit", "train-command"}:
+        return  # a training script that also predicts shares nothing with a service
+    for node in imports:
+        top = None if node.level else "!" + node.module.split(".")[0]
+        add("shared-features", node, f"serving code imports the feature code "
+                                     f"{'.' * node.level}{node.module}", top)
+
+
+def _reused_features(name: str, node: ast.Call) -> list:
+    """Features served as training made them, by design: TFX Transform (its graph is part of the
+    serving signature), Feast online features, the fitted preprocessing artefact of training
+    fetched from the artefact store (``model.get_artifact("preprocess_pipeline")``)."""
+    last = name.rsplit(".", 1)[-1]
+    if last == "get_online_features":
+        return [("shared-features", "Feast online features (the training definitions)")]
+    if last == "Transform" and any(k.arg in ("preprocessing_fn", "module_file")
+                                   for k in node.keywords):
+        return [("shared-features", "TFX Transform (its graph serves the same features)")]
+    if last in ("get_artifact", "load_artifact") and node.args \
+            and isinstance(node.args[0], ast.Constant) \
+            and _FITTED_STEP.search(str(node.args[0].value)):
+        return [("shared-features", f"the fitted {node.args[0].value} artefact of training is "
+                                    f"reused"[:80])]
+    return []
+
+
+def _import_tops(nodes: list) -> set:
+    """Top-level names of the modules a parsed file imports."""
+    out = set()
+    for node in nodes:
+        if isinstance(node, ast.Import):
+            out.update(a.name.split(".")[0] for a in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            out.add(node.module.split(".")[0])
+    return out
+
+
+_E2E_NAME = re.compile(r"e2e|end_to_end|integration", re.I)  #: test_e2e_pipeline ...
+_TEST_ONLY = frozenset({"model-tests", "repro-test", "integration-tests", "data-tests",
+                        "metric-test"})
 _STEP_DECORATORS = frozenset({"step", "task", "flow", "pipeline"})  # Metaflow, ZenML, Prefect...
 _DATA_TEST_NAME = re.compile(r"data|schema|column|feature|loader|batch|split|input", re.I)
 _DATA_TEST_ATTRS = frozenset({"shape", "dtype", "dtypes", "columns", "isna", "isnull", "notna", "isnan",
                               "notnull", "nunique", "between"})
+
+
+#: Evidently presets and tests about a model's predictions (the others check the data).
+_MODEL_QUALITY = re.compile(r"Classification|Regression|Ranking|Recsys|Prediction", re.I)
+
+
+def _suite_signals(name: str, node: ast.Call) -> list:
+    """An Evidently ``TestSuite(tests=[...])`` or ``Report(metrics=[...])`` built in code.
+
+    Data presets and column tests in a test suite check the data (data validation); model-quality
+    presets (classification, regression ...) in a suite or report evaluate the model. Importing
+    Evidently, or a report of data metrics, checks nothing by itself.
+    """
+    last = name.rsplit(".", 1)[-1]
+    items = [e for k in node.keywords if k.arg in ("tests", "metrics")
+             and isinstance(k.value, (ast.List, ast.Tuple)) for e in k.value.elts]
+    names = [_dotted(e.func).rsplit(".", 1)[-1] for e in items if isinstance(e, ast.Call)]
+    out = []
+    model = [n for n in names if _MODEL_QUALITY.search(n)]
+    if model:
+        out.append(("evaluation", f"Evidently {last} of model quality ({model[0]})"))
+    data = [n for n in names if not _MODEL_QUALITY.search(n)]
+    if last == "TestSuite" and data:
+        out.append(("data-validation", f"Evidently test suite ({data[0]})"))
+    return out
+
+
+#: Call names (last part) with a rule of their own: name -> function(dotted name, call node).
+_CALL_RULES = {"TestSuite": _suite_signals, "Report": _suite_signals,
+               "get_online_features": _reused_features, "Transform": _reused_features,
+               "get_artifact": _reused_features, "load_artifact": _reused_features}
 
 
 def _optional_import_ranges(nodes: list) -> list:
@@ -459,6 +681,31 @@ def _optional_import_ranges(nodes: list) -> list:
                 for h in node.handlers if h.type is not None):
             out.append((node.lineno, node.body[-1].end_lineno or node.lineno))
     return out
+
+
+def _metric_bar(func) -> str:
+    """``assert valid_acc > 0.75`` in a test: the model must clear a fixed bar (a quality gate
+    when CI runs the test). Returns the metric's name, or ''."""
+    for sub in ast.walk(func):
+        if not isinstance(sub, ast.Assert) or not isinstance(sub.test, ast.Compare) \
+                or len(sub.test.ops) != 1:
+            continue
+        left, right = sub.test.left, sub.test.comparators[0]
+        for metric, bar in ((left, right), (right, left)):
+            # a bar a model can miss: not "> 0.0" (it ran) and not "abs(a - b) < 0.001" (the same
+            # result twice, a reproducibility check)
+            if isinstance(bar, ast.Constant) and isinstance(bar.value, float) \
+                    and 0.01 < bar.value <= 1.0 and not isinstance(metric, ast.Constant) \
+                    and not any(isinstance(n, ast.BinOp) or isinstance(n, ast.Call)
+                                and _dotted(n.func) == "abs" for n in ast.walk(metric)):
+                words = {n.id for n in ast.walk(metric) if isinstance(n, ast.Name)} \
+                    | {n.attr for n in ast.walk(metric) if isinstance(n, ast.Attribute)} \
+                    | {n.value for n in ast.walk(metric)
+                       if isinstance(n, ast.Constant) and isinstance(n.value, str)}
+                hit = next((w for w in words if _METRIC_WORDS.search(str(w))), "")
+                if hit:
+                    return f"{hit} against {bar.value}"
+    return ""
 
 
 def _is_data_test(node) -> bool:
@@ -611,6 +858,7 @@ _DEPLOYS = (  # (command, words that must follow somewhere) -> ci-deploy
     ("aws", ("update-function-code", "update-service", "deploy", "create-endpoint",
              "update-endpoint", "create-stack", "update-stack")),
     ("bentoml", ("deploy",)), ("modal", ("deploy",)), ("copilot", ("deploy",)),
+    ("cf", ("push",)),  # Cloud Foundry
     ("kustomize", ("apply",)), ("skaffold", ("run", "deploy")), ("argocd", ("sync",)),
 )
 _DEPLOY_MAP = dict(_DEPLOYS)
@@ -622,6 +870,9 @@ _ACTIONS = (
     ("pypa/gh-action-pypi-publish", "ci-deploy"), ("webapps-deploy", "ci-deploy"),
     ("amazon-ecs-deploy", "ci-deploy"), ("deploy-cloudrun", "ci-deploy"),
     ("k8s-deploy", "ci-deploy"), ("peaceiris/actions-gh-pages", None),
+    ("github-pages-deploy", None),  # documentation pages, not the model or service
+    ("heroku-deploy", "ci-deploy"), ("deploy-appengine", "ci-deploy"),
+    ("azure/functions-action", "ci-deploy"), ("cloudformation-github-deploy", "ci-deploy"),
 )
 
 
@@ -639,6 +890,27 @@ def _words(segment: str) -> list:
     if len(words) > 2 and re.fullmatch(r"python[\d.]*|py", words[0]) and words[1] == "-m":
         words = words[2:]
     return words
+
+
+#: A ``git push`` to one of these platforms deploys the pushed commit (the platform builds and
+#: releases it): the remote is named after the platform or is its Git URL.
+_PUSH_PLATFORMS = re.compile(r"heroku|dokku|scalingo|clever-?cloud|azurewebsites|"
+                             r"huggingface\.co/spaces", re.I)
+
+
+#: A script named for deployment, or an argument that selects it (``--mode deploy-model``).
+_DEPLOY_WORD = re.compile(r"deploy(?:[-_]?\w+)?(?:\.py)?$")
+
+
+def _git_push_deploy(cmd: str, rest: list) -> bool:
+    """``git push heroku main``, ``git push dokku@host:app``: a push-to-deploy platform.
+
+    A push to ``origin`` (branches, tags) publishes code, it deploys nothing.
+    """
+    if cmd != "git" or rest[:1] != ["push"]:
+        return False
+    target = next((w for w in rest[1:] if not w.startswith("-")), "")
+    return bool(_PUSH_PLATFORMS.search(target))
 
 
 def command_signals(line: str) -> list:
@@ -673,8 +945,13 @@ def command_signals(line: str) -> list:
             out.append(("ci-image", detail))
         need = _DEPLOY_MAP.get(cmd)
         if need and set(rest) & set(need) or cmd in ("poetry", "uv", "hatch") \
-                and rest[:1] == ["publish"]:
+                and rest[:1] == ["publish"] or _git_push_deploy(cmd, rest) \
+                or cmd == "heroku" and rest[:1] in (["container:release"], ["container:push"]):
             out.append(("ci-deploy", detail))
+        elif re.fullmatch(r"python[\d.]*", cmd) and rest and rest[0].endswith(".py") and (
+                _DEPLOY_WORD.match(rest[0].rsplit("/", 1)[-1])
+                or any(_DEPLOY_WORD.fullmatch(w.lstrip("-")) for w in rest[1:])):
+            out.append(("ci-deploy", detail))  # python build/utils.py --mode deploy-model
         if cmd == "dvc" and rest[:1] in (["repro"], ["exp"]) or re.fullmatch(
                 r"python[\d.]*", cmd) and rest and re.search(r"(?:^|/)train\w*\.py$", rest[0]):
             out.append(("ci-train", detail))
@@ -771,6 +1048,53 @@ def ci_commands(data, wd: str = "") -> list:
     return out
 
 
+_STARTS_SERVICE = re.compile(r"\bdocker\s+run\b|\bdocker[ -]compose\b[^\n]*\bup\b")
+
+
+def server_runs(data) -> list:
+    """``[(job, command)]``: GitHub Actions jobs on a self-hosted runner (a server of the team)
+    that start the service there (``docker run``, ``docker compose up``): a deployment. The
+    same command on a hosted runner only starts a throw-away container for a test."""
+    jobs = data.get("jobs") if isinstance(data, dict) else None
+    out = []
+    for name, job in (jobs.items() if isinstance(jobs, dict) else []):
+        if not isinstance(job, dict) or "self-hosted" not in str(job.get("runs-on", "")):
+            continue
+        for kind, command, _wd in ci_commands({"steps": job.get("steps")}):
+            for raw in str(command).split("\n") if kind == "run" else []:
+                if not raw.strip().startswith("#") and _STARTS_SERVICE.search(raw):
+                    out.append((str(name), raw.strip()))
+                    break
+    return out
+
+
+_DEPLOY_STAGE = re.compile(r"deploy|release|promot|staging|prod", re.I)
+
+
+def deploy_promotion(data) -> tuple | None:
+    """``(earlier, later)`` deploy stages or jobs of a parsed CI file where the later one runs
+    only after the earlier one (Azure ``dependsOn``, GitHub ``needs``, GitLab ``needs``): a
+    change is promoted from one environment to the next. None when there is no such pair."""
+    if not isinstance(data, dict):
+        return None
+    units = {}
+    if isinstance(data.get("stages"), list):  # Azure Pipelines
+        units = {str(st.get("stage")): st.get("dependsOn") for st in data["stages"]
+                 if isinstance(st, dict) and st.get("stage")}
+    if isinstance(data.get("jobs"), dict):  # GitHub Actions
+        units.update({str(k): v.get("needs") for k, v in data["jobs"].items()
+                      if isinstance(v, dict)})
+    units.update({str(k): v.get("needs") for k, v in data.items()  # GitLab CI jobs
+                  if isinstance(v, dict) and "stage" in v and "script" in v})
+    for name, needs in units.items():
+        needs = [needs] if isinstance(needs, str) else needs if isinstance(needs, list) else []
+        for before in needs:
+            if isinstance(before, str) and _DEPLOY_STAGE.search(name) \
+                    and _DEPLOY_STAGE.search(before):
+                return before, name
+    return None
+
+
 def jenkins_commands(text: str) -> list:
     """Shell commands of a Jenkinsfile (``sh '...'``, ``sh \"\"\"...\"\"\"``, ``bat``)."""
     found = re.findall(r"""\b(?:sh|bat)\s*\(?\s*(?:'''(.*?)'''|\"\"\"(.*?)\"\"\"|'([^'\n]*)'|"([^"\n]*)")""",
@@ -847,6 +1171,27 @@ def conda_pins(data) -> tuple[int, int]:
     return len(entries), sum(bool(_CONDA_PIN.match(e)) for e in entries)
 
 
+def dbt_tested_columns(data) -> int:
+    """How many columns of a parsed dbt properties file (``models:``/``sources:`` with
+    ``columns:``) declare tests (``not_null``, ``unique``, ``accepted_values`` ...)."""
+    if not isinstance(data, dict):
+        return 0
+    tables = []
+    for key in ("models", "seeds", "snapshots"):
+        if isinstance(data.get(key), list):
+            tables += data[key]
+    for source in data.get("sources") or []:
+        if isinstance(source, dict) and isinstance(source.get("tables"), list):
+            tables += source["tables"]
+    n = 0
+    for table in tables:
+        columns = table.get("columns") if isinstance(table, dict) else None
+        for col in columns if isinstance(columns, list) else []:
+            if isinstance(col, dict) and (col.get("tests") or col.get("data_tests")):
+                n += 1
+    return n
+
+
 def _rules(triples: list) -> tuple:
     return tuple((sig, tuple(kws), re.compile(rx, re.M)) for sig, kws, rx in triples)
 
@@ -887,17 +1232,26 @@ SETUPCFG = _rules([
 TOX = _rules([("pytest-config", ("[pytest]",), r"^\[pytest\]"),
               ("linter-config", ("[flake8]",), r"^\[flake8\]"),
               ("coverage-config", ("--cov",), r"--cov\b")])
-GITATTRIBUTES = _rules([("git-lfs", ("lfs",), r"\bfilter=lfs\b")])
+GITATTRIBUTES = _rules([
+    ("git-lfs", ("lfs",), r"\bfilter=lfs\b"),
+    # LFS for datasets (not only images or model weights): data folders and table/array files
+    ("lfs-data", ("lfs",), r"^\S*(?:(?:^|/)data(?:sets?)?/|\.(?:csv|tsv|parquet|feather|"
+                          r"arrow|jsonl?|tfrecords?|npz|npy|h5|hdf5|xlsx?)\b)\S*[ \t][^\n]*"
+                          r"\bfilter=lfs\b"),
+])
 GITCONFIG = _rules([("git-remote", ("[remote",), r'^\s*\[remote\s+"[^"]*"\]')])
 DVCCONFIG = _rules([("dvc-remote", ("remote",), r"""^\s*\[\s*['"]?remote\s[^\]\n]*\]""")])
 GITIGNORE = _rules([("data-ignored", ("data", ".csv", ".parquet", ".pkl", ".h5", "models"),
-                     r"^/?(?:data|datasets?|models?)/?\*?$|^\*\.(?:csv|parquet|pkl|h5|feather)$")])
+                     r"^/?(?:data|datasets?|models?)(?:/\S*)?$"
+                     r"|^\*\.(?:csv|parquet|pkl|h5|feather)$")])
 _PATTERNS_BY_NAME = {"pyproject.toml": PYPROJECT, "setup.cfg": SETUPCFG, "tox.ini": TOX,
                      ".gitattributes": GITATTRIBUTES, ".gitignore": GITIGNORE,
                      "pixi.toml": PYPROJECT}
 _PIN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*(?:\[[^\]]*\])?\s*===?\s*[A-Za-z0-9][\w.+!-]*"
                   r"\s*(?:;.*)?$")
 
+#: Files MLflow writes beside ``MLmodel`` when it saves a model.
+_MODEL_ENV_FILES = frozenset({"conda.yaml", "requirements.txt", "python_env.yaml"})
 _CONDA = [("conda-environment", "conda environment"), ("dependencies-listed", "conda environment")]
 #: Files recognised by their exact (lower-case) name alone: name -> [(signal, detail)].
 _BY_NAME = {
@@ -969,8 +1323,8 @@ _CHANGELOG_NAMES = frozenset({"changelog", "changes", "history", "release_notes"
 _TEXT_EXTS = ("", "md", "rst", "txt", "markdown", "adoc")
 #: Python file stems (prefixes) that show a step of the ML workflow by name.
 _STEM_SIGNALS = (
-    (("prepare", "preprocess", "process_data", "make_dataset", "etl", "featuriz", "build_features",
-      "data_prep", "clean_data", "ingest"), "data-prep"),
+    (("prepare", "preprocess", "process_data", "process.", "make_dataset", "etl", "featuriz",
+      "build_features", "data_prep", "clean_data", "ingest"), "data-prep"),
     (("evaluate", "evaluation", "eval_"), "evaluation"),
     (("deploy",), "deploy-script"),
 )
@@ -1008,6 +1362,8 @@ class ScanResult:
     library: str | None = None  #: the package the root folder publishes, if it is one
     #: what shows the repository is a project template (cookiecutter.json, ...), if it is one
     template: str | None = None
+    #: the root README when a project template generated it (``based on the ... template``)
+    skeleton: str | None = None
     #: top-level folders (``""`` for root files) where a training signal was seen
     training_places: set = field(default_factory=set)
 
@@ -1020,6 +1376,11 @@ class ScanResult:
         if self.library is None:
             return any(s in self.hits for s in TRAINING_SIGNALS)
         return bool(self.training_places - DEMO_FOLDERS)
+
+    def has_model(self) -> bool:
+        """Does anything here train, save, load, evaluate, track or package a model? (A web
+        app or a data pipeline alone has no model.)"""
+        return any(s in self.hits for s in MODEL_SIGNALS)
 
     def found(self, signal: str, project: str | None = None) -> bool:
         """Seen anywhere (``project=None``), or in ``project`` or the repository-wide layer."""
@@ -1044,6 +1405,10 @@ class ScanResult:
 TRAINING_SIGNALS = ("experiment-tracking", "train-command", "dvc-pipeline", "pipeline",
                     "model-registry", "model-packaging", "run-metrics", "run-params",
                     "serving-app", "ci-train")
+#: Signals that show a repository has a model at all (a web app or data pipeline alone does not).
+MODEL_SIGNALS = ("model-fit", "model-saved", "model-load", "evaluation", "model-tests",
+                 "model-packaging", "model-registry", "experiment-tracking", "train-command",
+                 "run-metrics", "ci-train", "dvc-model", "pipeline-deploy", "model-gate")
 #: Top-level folders of a library that demonstrate or test it (not a model of its own).
 DEMO_FOLDERS = frozenset({"examples", "example", "notebooks", "docs", "doc", "tutorials",
                           "tutorial", "benchmarks", "benchmark", "demo", "demos", "tests",
@@ -1053,6 +1418,28 @@ DEMO_FOLDERS = frozenset({"examples", "example", "notebooks", "docs", "doc", "tu
 _LIBRARY_DATA_NOISE = frozenset({"readme", "data-loading", "data-prep", "data-tests"})
 _TEMPLATE_FILES = frozenset({"cookiecutter.json", "copier.yml", "copier.yaml"})
 _TEMPLATE_WORD = re.compile(r"(?:^|[^a-z])template(?:$|[^a-z])")
+#: A README that a project template wrote (its layout, not the project's model or data).
+_SKELETON_README = re.compile(r"\bbased on the\b[^\n]{0,200}?\btemplate\b|\bgenerated (?:with|by|"
+                              r"from)\b[^\n]{0,80}?\b(?:cookiecutter|copier)\b", re.I)
+
+
+_TREE_LINE = re.compile(r"[├│└]|<-")  #: a line of a drawn folder tree
+#: A README that a template wrote keeps at most this many lines of prose beside its folder tree
+#: (a project that documents its model and data above the template's footer has more).
+SKELETON_LINES = 5
+
+
+def readme_title(text: str) -> str:
+    """The first heading of a Markdown README, whatever its level (``# ...``, ``## ...``, or a
+    line underlined with ``===``)."""
+    lines = text.split("\n")
+    for i, line in enumerate(lines):
+        m = re.match(r"^#{1,6}[ \t]+(.+)", line)
+        if m:
+            return m.group(1).strip()
+        if line.strip() and i + 1 < len(lines) and re.fullmatch(r"=+\s*", lines[i + 1]):
+            return line.strip()
+    return ""
 
 
 def _safe_name(text: str) -> str:
@@ -1079,21 +1466,14 @@ def _is_file(path: str) -> bool:
         return False
 
 
-def _holds_python(path: str, limit: int = 200) -> bool:
-    """Is ``path`` a folder with Python code directly inside (a package, not a config folder
-    such as Great Expectations' ``great_expectations/``)? Looks at ``limit`` entries at most."""
-    if _is_file(os.path.join(path, "__init__.py")):
-        return True
-    try:
-        with os.scandir(path) as it:
-            for i, e in enumerate(it):
-                if i >= limit:
-                    break
-                if e.name.endswith(".py") and e.is_file(follow_symlinks=False):
-                    return True
-    except OSError:
-        pass
-    return False
+def _holds_python(path: str) -> bool:
+    """Is ``path`` a regular Python package (it has ``__init__.py``)?
+
+    A folder without one (``great_expectations/`` configuration, an ``airflow/`` folder of DAG
+    files) cannot shadow an installed library of that name: Python imports a namespace folder
+    only when no regular package of the name exists anywhere on the path.
+    """
+    return _is_file(os.path.join(path, "__init__.py"))
 
 
 def _exists(path: str) -> bool:
@@ -1206,6 +1586,7 @@ def _cfn_signals(kind: str, props: dict) -> list:
             out.append(("metrics-export", f"CloudWatch metric {props.get('MetricName', '')}"))
     elif kind == "AWS::SageMaker::Endpoint":
         out.append(("serving-app", "SageMaker endpoint"))
+        out.append(("model-load", "SageMaker endpoint serves a model"))
         policy = (props.get("DeploymentConfig") or {}).get("BlueGreenUpdatePolicy") \
             if isinstance(props.get("DeploymentConfig"), dict) else None
         routing = policy.get("TrafficRoutingConfiguration") if isinstance(policy, dict) else None
@@ -1226,11 +1607,20 @@ class _Own:
     """``name in own``: is ``name`` a package of the project itself (a folder at its root)?"""
 
     def __init__(self, scanner, project: str, relpath: str):
-        self.scanner, self.project, self.parts = scanner, project, set(relpath.split("/")[:-1])
+        self.scanner, self.project, self.relpath = scanner, project, relpath
 
     def __contains__(self, name: str) -> bool:
-        return name in self.parts or self.scanner.own_package(self.project, name) \
+        return self._ancestor_package(name) or self.scanner.own_package(self.project, name) \
             or (self.project != SHARED and self.scanner.own_package(SHARED, name))
+
+    def _ancestor_package(self, name: str) -> bool:
+        """A package folder on the file's own path (``churn/models/train.py`` importing
+        ``churn``). A plain folder of scripts named like a library (``airflow/`` holding DAG
+        files that import Airflow) is not a package of the project."""
+        parts = self.relpath.split("/")[:-1]
+        return any(part == name and _is_file(os.path.join(self.scanner.root, *parts[:i + 1],
+                                                          "__init__.py"))
+                   for i, part in enumerate(parts))
 
 
 class _Scanner:
@@ -1248,6 +1638,7 @@ class _Scanner:
         self.result.stats = self.stats
         self._own: dict = {}
         self._project_of: dict = {}
+        self._model_dirs: dict = {}
 
     # ---------------------------------------------------------------- recording
 
@@ -1302,7 +1693,18 @@ class _Scanner:
 
     @staticmethod
     def _is_project(absdir: str) -> bool:
-        return any(_is_file(os.path.join(absdir, m)) for m in PROJECT_MARKERS)
+        """A folder with its own project marker; a saved MLflow model (``MLmodel`` beside the
+        ``conda.yaml`` and ``requirements.txt`` MLflow wrote for it) is an artefact, not a
+        project."""
+        return not _is_file(os.path.join(absdir, "MLmodel")) \
+            and any(_is_file(os.path.join(absdir, m)) for m in PROJECT_MARKERS)
+
+    def model_folder(self, reldir: str) -> bool:
+        """Is ``reldir`` a saved MLflow model? Its environment files describe the model's
+        environment as MLflow recorded it, not how the project pins its dependencies."""
+        if reldir not in self._model_dirs:
+            self._model_dirs[reldir] = _is_file(os.path.join(self.root, reldir, "MLmodel"))
+        return self._model_dirs[reldir]
 
     # ---------------------------------------------------------------- reading
 
@@ -1503,6 +1905,8 @@ class _Scanner:
             return
         if ext == "feature":  # Gherkin scenarios run by behave (steps live beside them)
             self.hit("tests", relpath, detail="behave feature file", project=project)
+            self.hit("integration-tests", relpath, detail="behave scenario (end to end)",
+                     project=project)
             return
         if not reldir and lname in _ROOT_CI:
             self._ci(relpath, abspath, _ROOT_CI[lname], project)
@@ -1513,6 +1917,8 @@ class _Scanner:
         if lname == "dvc.yaml":
             self._dvc_yaml(relpath, abspath, project)
             return
+        if lname in _MODEL_ENV_FILES and self.model_folder(reldir):
+            return  # written by mlflow.<flavour>.log_model for the model (see _is_project)
         if lname in ("params.yaml", "params.yml"):
             self.hit("run-params", relpath, detail="parameters file", project=project)
             self._seeds_in_params(self.read(abspath, relpath), relpath, project)
@@ -1579,11 +1985,13 @@ class _Scanner:
         if stem == "readme" and reldir == project:
             text = self.read(abspath, relpath) or ""
             if not reldir and self.result.template is None:
-                title = next((ln for ln in text.split("\n") if ln.startswith("# ")), "")
-                if _TEMPLATE_WORD.search(title.lower()):
+                if _TEMPLATE_WORD.search(readme_title(text).lower()):
                     self.result.template = "README title"
             body = [ln for ln in text.split("\n") if ln.strip()
                     and not ln.lstrip().startswith(("#", "[![", "![", "===", "---", "<"))]
+            if not reldir and self.result.template is None and _SKELETON_README.search(text) \
+                    and len([ln for ln in body if not _TREE_LINE.search(ln)]) <= SKELETON_LINES:
+                self.result.skeleton = relpath  # the template's layout and a line or two
             if body:  # a title alone does not explain how to run anything
                 self.hit("readme", relpath, detail=f"{len(body)} line(s) of text",
                          project=project)
@@ -1612,7 +2020,7 @@ class _Scanner:
             for signal, detail in _BY_NAME.get(lname, ()):
                 self.hit(signal, relpath, detail=detail, project=project)
             for prefixes, signal in _STEM_SIGNALS:
-                if stem.startswith(prefixes):
+                if (stem + ".").startswith(prefixes):  # "process." matches process.py only
                     self.hit(signal, relpath, detail="by file name", project=project)
         if text is None:
             text = self.read(abspath, relpath)
@@ -1648,6 +2056,7 @@ class _Scanner:
         text = self.read(abspath, relpath) if text is None else text
         if text is None:
             return
+        seen_deploys: set = set()
         if system == "Jenkins":
             commands = jenkins_commands(text)
         else:
@@ -1656,6 +2065,17 @@ class _Scanner:
                 self.problem(relpath, "CI file is not valid YAML; not read")
                 return
             commands = ci_commands(data)
+            for job, command in server_runs(data):
+                if ("ci-deploy", project) not in seen_deploys:
+                    seen_deploys.add(("ci-deploy", project))
+                    self.hit("ci-deploy", relpath, _line_of(text.split("\n"), command),
+                             f"job {job} starts the service on its server: {command}"[:80],
+                             project=project)
+            chain = deploy_promotion(data)
+            if chain:
+                self.hit("ci-environments", relpath, _line_of(text.split("\n"), chain[1]),
+                         f"deploy stage {chain[1]} runs only after {chain[0]} succeeded"[:80],
+                         project=project)
         seen: set = set()
         lines = text.split("\n")
         for kind, value, wd in commands:
@@ -1770,6 +2190,11 @@ class _Scanner:
             self._kedro(lname, relpath, abspath, project)
         else:
             text = self.search(abspath, relpath, YAML_K8S, project)
+            if text and "tests:" in text and "columns:" in text:
+                tested = dbt_tested_columns(_load_yaml(text))
+                if tested:
+                    self.hit("data-schema", relpath, _line_of(text.split("\n"), "tests:"),
+                             f"dbt schema tests on {tested} column(s)", project=project)
             if text and "AWS::" in text and "Resources" in text:
                 self._cloudformation(text, relpath, project)
             if text and "steps:" in text and ("cloud-builders" in text or "entrypoint:" in text) \
@@ -1946,9 +2371,10 @@ class _Scanner:
         if total:
             self.hit("dependencies-listed", relpath,
                      detail=f"{total} requirement(s), {pinned} pinned with ==", project=project)
-        if total and pinned == total:
+        if total and pinned == total or total >= 10 and pinned >= PINNED_SHARE * total:
             self.hit("pinned-requirements", relpath,
-                     detail=f"all {total} requirement(s) pinned with ==", project=project)
+                     detail=f"{'all ' if pinned == total else ''}{pinned} of {total} "
+                            f"requirement(s) pinned with ==", project=project)
 
     def _git_dir_from_file(self, path: str) -> str | None:
         """The Git folder a ``.git`` file points to, when it is a real Git folder."""
@@ -2069,7 +2495,8 @@ SIGNALS = frozenset(
        "run-metrics", "model-tests", "repro-test", "registry-alias", "api-schema", "ci-tests",
        "ci-coverage", "ci-lint", "ci-image", "ci-deploy", "ci-train", "model-packaging",
        "ci-environments", "drift-monitor", "data-loading", "tracker-integration",
-       "data-versioned", "data-tests", "flow-artefacts", "pipeline-deploy", "dvc-model"}
+       "data-versioned", "data-tests", "flow-artefacts", "pipeline-deploy", "dvc-model",
+       "drift-job", "model-fit", "shared-features", "metric-test"}
 )
 
 
@@ -2280,6 +2707,7 @@ def suggest(result: ScanResult, rubric: Rubric | str = "mle-maturity", created=N
     answers, notes, evidence = {}, {}, {}
     several = len(result.projects) > 1
     no_model = result.library is not None and not result.trains_models()
+    modelled = result.library is not None or result.has_model()
     for cid in rubric.cells:
         spec = mapping["cells"][cid]
         ignored = why = None
@@ -2288,6 +2716,10 @@ def suggest(result: ScanResult, rubric: Rubric | str = "mle-maturity", created=N
             ignored, why = {"readme"}, (f"The repository is a project template "
                                         f"({result.template}): its README documents the "
                                         f"template, not a model or data of its own.")
+        elif result.skeleton and cid in _TEMPLATE_CELLS:
+            ignored, why = {"readme"}, (f"{result.skeleton} was generated from a project "
+                                        f"template: it documents the template's layout, not "
+                                        f"a model or data of its own.")
         elif no_model and rubric.cells[cid].item == "data":
             ignored, why = _LIBRARY_DATA_NOISE, (
                 f"The folder is the library {result.library!r} without a model of its own: "
@@ -2311,6 +2743,13 @@ def suggest(result: ScanResult, rubric: Rubric | str = "mle-maturity", created=N
             continue
         level, note, used, project = _best_project(spec, result, outside_text,
                                                    mapping["signals"])
+        if level and not modelled and rubric.cells[cid].item == "model":
+            answers[cid] = 0
+            notes[cid] = (f"Suggested by a scan of the repository: level 0. Nothing here "
+                          f"trains, saves, loads, evaluates, tracks or packages a model (looked "
+                          f"for {', '.join(MODEL_SIGNALS)}), so its README, apps and settings "
+                          f"document no model.")
+            continue
         where = ""
         if several and level > 0:
             where = (f" (project {project}/)" if project else
