@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -1798,3 +1799,19 @@ def test_a_linter_beside_the_tests_in_ci_is_not_yet_automated_testing(tmp_path, 
     root = write(tmp_path, {"tests/test_app.py": "def test_ok():\n    assert True\n",
                             ".github/workflows/ci.yml": ci})
     assert levels(suggest(scan(root)))["testing.code"] == level
+
+
+def test_the_same_tree_gives_the_same_report_whatever_the_hash_seed():
+    """Evidence is chosen in a fixed order (sets iterate in a per-process order): the capstone
+    reference, scanned by two processes with different hash seeds, gives identical JSON."""
+    import subprocess
+    import sys
+
+    reference = Path(__file__).resolve().parent.parent / "capstone" / "reference"
+    outputs = set()
+    for seed in ("1", "2"):
+        done = subprocess.run([sys.executable, "-m", "mlecourse", "assess", str(reference),
+                               "--format", "json"], capture_output=True, text=True,
+                              env={**os.environ, "PYTHONHASHSEED": seed}, check=True)
+        outputs.add(re.sub(r'"(created|date)[^"]*": "[^"]*"', "", done.stdout))
+    assert len(outputs) == 1

@@ -698,10 +698,11 @@ def _metric_bar(func) -> str:
                     and 0.01 < bar.value <= 1.0 and not isinstance(metric, ast.Constant) \
                     and not any(isinstance(n, ast.BinOp) or isinstance(n, ast.Call)
                                 and _dotted(n.func) == "abs" for n in ast.walk(metric)):
-                words = {n.id for n in ast.walk(metric) if isinstance(n, ast.Name)} \
-                    | {n.attr for n in ast.walk(metric) if isinstance(n, ast.Attribute)} \
-                    | {n.value for n in ast.walk(metric)
-                       if isinstance(n, ast.Constant) and isinstance(n.value, str)}
+                # in the order the expression is written, so the evidence is the same each run
+                words = [n.id if isinstance(n, ast.Name) else
+                         n.attr if isinstance(n, ast.Attribute) else n.value
+                         for n in ast.walk(metric) if isinstance(n, (ast.Name, ast.Attribute))
+                         or isinstance(n, ast.Constant) and isinstance(n.value, str)]
                 hit = next((w for w in words if _METRIC_WORDS.search(str(w))), "")
                 if hit:
                     return f"{hit} against {bar.value}"
