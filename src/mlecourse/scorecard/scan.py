@@ -48,6 +48,7 @@ import os
 import re
 import stat
 import time
+import tomllib
 import unicodedata
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -136,6 +137,10 @@ _CALLS = {
     "ModelDeploymentMonitoringJob": "drift-monitor", "DefaultModelMonitor": "drift-monitor",
     "ModelQualityMonitor": "drift-monitor", "DataDriftDetector": "drift-monitor",
     "create_monitoring_schedule": "drift-monitor",
+    # Databricks Lakehouse Monitoring: the platform profiles the table and computes drift
+    "MonitorInferenceLog": "drift-monitor", "MonitorTimeSeries": "drift-monitor",
+    # a Delta table (Databricks' default table format) keeps every write as a table version
+    "saveAsTable": "data-versioned", "write_deltalake": "data-versioned",
     "read_csv": "data-loading", "read_parquet": "data-loading", "read_sql": "data-loading",
     "read_gbq": "data-loading", "load_dataset": "data-loading", "fetch_openml": "data-loading",
     "read_table": "data-loading", "make_csv_dataset": "data-loading",
@@ -183,12 +188,13 @@ _IMPORT_TOPS = frozenset({m.split(".")[0] for m in _IMPORTS} | {"ray", "zenml"})
 _IMPORT_LINE = re.compile(r"^[ \t]*(?:from|import)[ \t]+([A-Za-z_][\w]*)", re.M)
 _HEALTH = frozenset({"/health", "/healthz", "/ready", "/readyz", "/livez", "/ping", "/live"})
 _GATE_WORDS = re.compile(r"threshold|baseline|champion|production|prod_|current_(?:model|metric|"
-                         r"score|version)|best_model|min_(?:accuracy|auc|f1|score)", re.I)
+                         r"score|version)|best_model|min_(?:accuracy|auc|f1|score)|"
+                         r"(?:^|_)old(?:_|$)|latest|registered", re.I)
 _SPECIAL_KEYWORDS = (
     "random_state", "seed", "default_rng", "log_model", "save_model", "autolog", "start_run",
     "target_path", "response_model", "models:/", "service", "deployment",  # bentoml/ray serve
     "threshold", "Threshold", "baseline", "champion", "production", "prod_", "current_",
-    "best_model", "min_", "promot",  # gates: if <metric> < <threshold>: raise / promote
+    "best_model", "min_", "promot", "_old", "old_", "latest", "registered",  # gates: if <metric> < <threshold>: raise / promote
     "hydra.main", "FlowSpec", ".deploy(", "event, context",  # see _flow_signals
     "get_context", "model_name", "model_path", "create_new_version", "input_schema",  # Azure ML
     "enable_app_insights", "FeatureView",
@@ -196,6 +202,24 @@ _SPECIAL_KEYWORDS = (
     ".fit(", "def predict", "get_online_features", "Transform(", "get_artifact", "load_artifact",
     "download=True", "push_to_hub", "__main__", "command", "create_experiment", "create_trial",
 )
+
+
+_SEED_FIELD = re.compile(r"(?:random_)?seed|random_state", re.I)
+
+
+def _seed_fields(node: ast.ClassDef) -> list:
+    """``[(name, value)]``: class fields that fix a seed (``random_state: int = 42``).
+
+    A field of a configuration class (dataclass, pydantic model) is the value the project
+    passes on, unlike a function's default argument, which a caller may replace."""
+    out = []
+    for stmt in node.body:
+        target = stmt.target if isinstance(stmt, ast.AnnAssign) else \
+            stmt.targets[0] if isinstance(stmt, ast.Assign) and len(stmt.targets) == 1 else None
+        if isinstance(target, ast.Name) and _SEED_FIELD.fullmatch(target.id) \
+                and stmt.value is not None and _int_const(stmt.value):
+            out.append((target.id, stmt.value))
+    return out
 
 
 def _minimal_keywords(words) -> tuple:
@@ -505,6 +529,9 @@ def _parse_signals(source: str, test: bool) -> list:
             add("model-gate", node, "a candidate compared with a threshold or the production "
                                     "model stops the run or decides its promotion")
         elif isinstance(node, ast.ClassDef):
+            if not test:
+                for field, value in _seed_fields(node):
+                    add("seeds-set", value, f"{node.name}.{field} = {value.value}")
             for dec in node.decorator_list:
                 if _dotted(dec) in ("bentoml.service", "serve.deployment"):
                     add("serving-app", dec, _dotted(dec))
@@ -782,6 +809,12 @@ _METRIC_WORDS = re.compile(r"auc|accuracy|f1|score|loss|rmse|mae|mse|r2|precisio
                            r"metric", re.I)
 
 
+def _returns_bool(body: list) -> bool:
+    """Does this branch end by returning a constant True or False?"""
+    return bool(body) and isinstance(body[-1], ast.Return) \
+        and isinstance(body[-1].value, ast.Constant) and isinstance(body[-1].value.value, bool)
+
+
 def _is_gate(node: ast.If) -> bool:
     """``if <metric> < <threshold or production model>: raise/exit/promote`` (a gating script).
 
@@ -797,6 +830,8 @@ def _is_gate(node: ast.If) -> bool:
     if not any(_GATE_WORDS.search(str(n)) for n in names) \
             or not any(_METRIC_WORDS.search(str(n)) for n in names):
         return False  # `if threshold < 0: raise ValueError` checks an argument, not a model
+    if _returns_bool(node.body) and _returns_bool(node.orelse):
+        return True  # `if new_f1 >= old_f1: return True else: return False`: the decision
     for stmt in node.body + node.orelse:
         if isinstance(stmt, ast.Raise):
             return True
@@ -860,6 +895,9 @@ _DEPLOYS = (  # (command, words that must follow somewhere) -> ci-deploy
     ("bentoml", ("deploy",)), ("modal", ("deploy",)), ("copilot", ("deploy",)),
     ("cf", ("push",)),  # Cloud Foundry
     ("kustomize", ("apply",)), ("skaffold", ("run", "deploy")), ("argocd", ("sync",)),
+    # orchestrators: registering or deploying workflows puts them on the running cluster
+    ("pyflyte", ("register", "deploy")), ("flytectl", ("register",)),
+    ("prefect", ("deploy",)), ("dagster-cloud", ("deploy",)),
 )
 _DEPLOY_MAP = dict(_DEPLOYS)
 #: GitHub Actions (``uses:``) and other CI building blocks -> signal.
@@ -873,7 +911,14 @@ _ACTIONS = (
     ("github-pages-deploy", None),  # documentation pages, not the model or service
     ("heroku-deploy", "ci-deploy"), ("deploy-appengine", "ci-deploy"),
     ("azure/functions-action", "ci-deploy"), ("cloudformation-github-deploy", "ci-deploy"),
+    ("FlyteRegisterAction", "ci-deploy"),  # registers workflows on a Flyte cluster
 )
+#: A command run on a server over SSH that (re)starts the service there is a deployment.
+_REMOTE_START = re.compile(r"\bdocker\s+run\b|\bdocker[ -]compose\b[^\n]*\bup\b"
+                           r"|\bsystemctl\s+(?:re)?start\b|\bpm2\s+(?:re)?start\b"
+                           r"|\bkubectl\s+apply\b|\bhelm\s+upgrade\b")
+#: Task runners whose task a CI step names: command -> hop kind (the task is read and followed).
+_TASK_RUNNERS = {"mise": "mise", "task": "taskfile", "poe": "poe"}
 
 
 def _words(segment: str) -> list:
@@ -923,6 +968,8 @@ def command_signals(line: str) -> list:
     if not line or line.startswith("#"):
         return []
     out = []
+    if re.match(r"^(?:sudo\s+)?ssh\b", line) and _REMOTE_START.search(line):
+        return [("ci-deploy", f"on a server over SSH: {line}"[:80])]
     for segment in _SEGMENT.split(line.split(" #", 1)[0]):
         words = _words(segment)
         if not words:
@@ -961,6 +1008,11 @@ def command_signals(line: str) -> list:
             out += [("hop", cmd, t) for t in targets[:3]]
         elif cmd in ("tox", "nox"):
             out.append(("hop", cmd, ""))
+        elif cmd in _TASK_RUNNERS and rest:  # mise run test, task test, poe test
+            targets = [w for w in words[1:] if not w.startswith("-")]
+            if cmd == "mise" and targets[:1] in (["run"], ["r"]):
+                targets = targets[1:]
+            out += [("hop", _TASK_RUNNERS[cmd], t) for t in targets[:1]]
         elif cmd in ("bash", "sh", "zsh", "source", ".") and rest and rest[0].endswith(".sh"):
             out.append(("hop", "script", words[1]))
         elif cmd.endswith(".sh"):
@@ -1029,6 +1081,12 @@ def ci_commands(data, wd: str = "") -> list:
                 out.append(("run", " ".join(w for w in words if w), here))
                 node = {k: v for k, v in node.items() if k not in ("args", "command",
                                                                    "entrypoint")}
+            uses, given = node.get("uses"), node.get("with")
+            if isinstance(uses, str) and "ssh" in uses.lower() and isinstance(given, dict):
+                # an SSH action runs its script on a server (appleboy/ssh-action and the like)
+                out.extend(("remote", v, here) for sk, v in given.items()
+                           if str(sk).lower() in ("script", "command", "commands")
+                           and isinstance(v, str))
             for key, val in node.items():
                 k = str(key).lower()
                 if k in _USES_KEYS and isinstance(val, str):
@@ -1095,11 +1153,87 @@ def deploy_promotion(data) -> tuple | None:
     return None
 
 
+def bundle_jobs(data) -> list:
+    """``[(job, number of tasks)]`` of a Databricks asset bundle (``resources: jobs:``): a
+    workflow of tasks that the platform runs, on a schedule or by trigger, once deployed."""
+    res = data.get("resources") if isinstance(data, dict) else None
+    jobs = res.get("jobs") if isinstance(res, dict) else None
+    return [(str(name), len(job["tasks"])) for name, job in (jobs or {}).items()
+            if isinstance(job, dict) and isinstance(job.get("tasks"), list) and job["tasks"]] \
+        if isinstance(jobs, dict) else []
+
+
+def release_image_push(data) -> str | None:
+    """The step of a GitHub Actions workflow run on a release or a tag push that pushes an image
+    to a registry (a release published as an image, like a package uploaded to PyPI)."""
+    if not isinstance(data, dict):
+        return None
+    on = data.get("on", data.get(True))  # YAML 1.1 reads a bare `on` as True
+    push = on.get("push") if isinstance(on, dict) else None
+    release = (isinstance(on, dict) and "release" in on) or on == "release" \
+        or (isinstance(on, list) and "release" in on) \
+        or (isinstance(push, dict) and "tags" in push)
+    if not release:
+        return None
+    for kind, value, _wd in ci_commands(data):
+        if kind == "run" and re.search(r"\b(?:docker|podman)\s+(?:image\s+)?push\b", str(value)):
+            return str(value).strip().split("\n")[0]
+    jobs = data.get("jobs")
+    for job in jobs.values() if isinstance(jobs, dict) else []:
+        for step in job.get("steps") or [] if isinstance(job, dict) else []:
+            given = step.get("with") if isinstance(step, dict) else None
+            if "build-push-action" in str(step.get("uses", "") if isinstance(step, dict) else "") \
+                    and isinstance(given, dict) and given.get("push") in (True, "true"):
+                return str(step["uses"])
+    return None
+
+
 def jenkins_commands(text: str) -> list:
     """Shell commands of a Jenkinsfile (``sh '...'``, ``sh \"\"\"...\"\"\"``, ``bat``)."""
     found = re.findall(r"""\b(?:sh|bat)\s*\(?\s*(?:'''(.*?)'''|\"\"\"(.*?)\"\"\"|'([^'\n]*)'|"([^"\n]*)")""",
                        text, re.S)
     return [("run", next(g for g in groups if g), "") for groups in found if any(groups)]
+
+
+_TASK_FILES = {"mise": ("mise.toml", ".mise.toml", "mise/config.toml", ".config/mise.toml"),
+               "taskfile": ("Taskfile.yml", "Taskfile.yaml", "taskfile.yml", "taskfile.yaml"),
+               "poe": ("pyproject.toml", "poe_tasks.toml")}
+
+
+def _task_lines(value) -> list:
+    """Command lines of one task value: a string, a list of them, or a table with a command."""
+    if isinstance(value, str):
+        return value.split("\n")
+    if isinstance(value, list):
+        return [line for v in value for line in _task_lines(v)]
+    if isinstance(value, dict):
+        for key in ("run", "cmd", "cmds", "shell", "script", "sequence"):
+            if key in value:
+                return _task_lines(value[key])
+    return []
+
+
+def task_commands(kind: str, text: str, name: str) -> list:
+    """The command lines of task ``name`` in a mise.toml, Taskfile.yml or Poe the Poet table,
+    with those of the tasks it depends on (one level: ``depends``/``deps``)."""
+    try:
+        data = tomllib.loads(text) if kind in ("mise", "poe") else _load_yaml(text)
+    except (tomllib.TOMLDecodeError, ValueError):
+        return []
+    tasks = data.get("tasks") if isinstance(data, dict) else None
+    if kind == "poe":
+        tool = data.get("tool", {}) if isinstance(data, dict) else {}
+        tasks = (tool.get("poe") or {}).get("tasks") if isinstance(tool, dict) else tasks
+    if not isinstance(tasks, dict) or name not in tasks:
+        return []
+    task = tasks[name]
+    lines = _task_lines(task)
+    deps = task.get("depends") or task.get("deps") or [] if isinstance(task, dict) else []
+    for dep in deps if isinstance(deps, list) else [deps]:
+        dep = dep.get("task") if isinstance(dep, dict) else dep
+        if isinstance(dep, str) and dep in tasks and dep != name:
+            lines += _task_lines(tasks[dep])
+    return [line for line in lines if isinstance(line, str)]
 
 
 def make_recipe(text: str, target: str) -> list:
@@ -1293,6 +1427,11 @@ _BY_NAME = {
     ".mypy.ini": [("linter-config", "mypy")], ".isort.cfg": [("linter-config", "isort")],
     ".pre-commit-config.yaml": [("pre-commit", "pre-commit hooks")],
     ".pre-commit-config.yml": [("pre-commit", "pre-commit hooks")],
+    # other Git hook managers run the same checks before each commit
+    "lefthook.yml": [("pre-commit", "lefthook Git hooks")],
+    "lefthook.yaml": [("pre-commit", "lefthook Git hooks")],
+    ".lefthook.yml": [("pre-commit", "lefthook Git hooks")],
+    ".lefthook.yaml": [("pre-commit", "lefthook Git hooks")],
     "renovate.json": [("dependency-updates", "Renovate")],
     ".renovaterc": [("dependency-updates", "Renovate")],
     ".renovaterc.json": [("dependency-updates", "Renovate")],
@@ -2071,6 +2210,11 @@ class _Scanner:
                     self.hit("ci-deploy", relpath, _line_of(text.split("\n"), command),
                              f"job {job} starts the service on its server: {command}"[:80],
                              project=project)
+            pushed = release_image_push(data)
+            if pushed and ("ci-deploy", project) not in seen_deploys:
+                seen_deploys.add(("ci-deploy", project))
+                self.hit("ci-deploy", relpath, _line_of(text.split("\n"), pushed),
+                         f"a release pushes the image: {pushed}"[:80], project=project)
             chain = deploy_promotion(data)
             if chain:
                 self.hit("ci-environments", relpath, _line_of(text.split("\n"), chain[1]),
@@ -2085,6 +2229,13 @@ class _Scanner:
                     seen.add(("ci-environments", target))
                     self.hit("ci-environments", relpath, _line_of(lines, value),
                              f"deployment environment {value}"[:80], project=target)
+                continue
+            if kind == "remote":
+                match = _REMOTE_START.search(value)
+                if match and ("ci-deploy", target) not in seen:
+                    seen.add(("ci-deploy", target))
+                    self.hit("ci-deploy", relpath, _line_of(lines, match.group(0)),
+                             f"on a server over SSH: {match.group(0)}", project=target)
                 continue
             if kind == "uses":
                 for part, signal in _ACTIONS:
@@ -2144,6 +2295,13 @@ class _Scanner:
                 if isinstance(data, (dict, list)) else []
             body = [line for text in body for line in str(text).split("\n")]
             via = arg
+        elif kind in ("mise", "taskfile", "poe"):
+            for n in _TASK_FILES[kind]:
+                text = self.read_rel(join(n))
+                if text is not None:
+                    body = task_commands(kind, text, arg)
+                    via = f"{n} task {arg}"
+                    break
         elif kind == "task":
             for n in ("pixi.toml", "pyproject.toml"):
                 text = self.read_rel(join(n)) or ""
@@ -2197,6 +2355,10 @@ class _Scanner:
                              f"dbt schema tests on {tested} column(s)", project=project)
             if text and "AWS::" in text and "Resources" in text:
                 self._cloudformation(text, relpath, project)
+            if text and "tasks:" in text and re.search(r"^resources[ \t]*:", text, re.M):
+                for job, tasks in bundle_jobs(_load_yaml(text)):
+                    self.hit("pipeline", relpath, _line_of(text.split("\n"), f"{job}:"),
+                             f"Databricks job {job} ({tasks} tasks)"[:80], project=project)
             if text and "steps:" in text and ("cloud-builders" in text or "entrypoint:" in text) \
                     and re.search(r"^steps:", text, re.M):
                 self._ci(relpath, abspath, "Google Cloud Build", project, text)
