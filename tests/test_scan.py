@@ -1798,3 +1798,121 @@ def test_a_linter_beside_the_tests_in_ci_is_not_yet_automated_testing(tmp_path, 
     root = write(tmp_path, {"tests/test_app.py": "def test_ok():\n    assert True\n",
                             ".github/workflows/ci.yml": ci})
     assert levels(suggest(scan(root)))["testing.code"] == level
+
+
+# ------------------------------------------------------------------------------ round 6
+
+@pytest.mark.parametrize("files, step", [
+    ({"mise.toml": '[tasks.test]\nrun = "uv run pytest --cov=src"\n'}, "mise run test"),
+    ({"mise.toml": '[tasks.check]\ndepends = ["check:unit"]\n'
+                   '[tasks."check:unit"]\nrun = ["uv run pytest --cov=src"]\n'}, "mise run check"),
+    ({"Taskfile.yml": "version: '3'\ntasks:\n  test:\n    cmds:\n      - pytest --cov=src\n"},
+     "task test"),
+    ({"pyproject.toml": '[tool.poe.tasks]\ntest = "pytest --cov=src"\n'}, "uv run poe test"),
+])
+def test_ci_running_a_task_runner_task_runs_what_the_task_runs(tmp_path, files, step):
+    ci = f"on: [pull_request]\njobs:\n  t:\n    steps:\n      - run: {step}\n"
+    root = write(tmp_path, {"tests/test_app.py": "def test_ok():\n    assert True\n",
+                            ".github/workflows/ci.yml": ci, **files})
+    result = scan(root)
+    assert result.found("ci-tests") and result.found("ci-coverage")
+    assert levels(suggest(result))["testing.code"] == 2
+    unused = write(tmp_path / "u", {".github/workflows/ci.yml": ci.replace(step, "echo hi"),
+                                    **files})
+    assert not scan(unused).found("ci-tests")  # a task nobody runs is no CI test
+
+
+@pytest.mark.parametrize("script, deploys", [
+    ("cd app\ngit pull origin main\ndocker compose up -d --build\n", True),
+    ("uptime\n", False),
+])
+def test_an_ssh_step_that_restarts_the_service_on_a_server_is_a_deployment(tmp_path, script,
+                                                                          deploys):
+    body = "".join(f"            {line}\n" for line in script.splitlines())
+    ci = ("on:\n  push:\n    branches: [main]\njobs:\n  deploy:\n    runs-on: ubuntu-latest\n"
+          "    steps:\n      - uses: appleboy/ssh-action@v1\n        with:\n"
+          "          host: example.org\n          script: |\n" + body)
+    assert scan(write(tmp_path, {".github/workflows/cd.yml": ci})).found("ci-deploy") is deploys
+
+
+@pytest.mark.parametrize("line, deploys", [
+    ("ssh deploy@host 'cd app && docker compose up -d'", True),
+    ("ssh deploy@host uptime", False),
+    ("pyflyte register workflows --project p --domain staging", True),
+    ("pyflyte run workflows/train.py wf", False),
+    ("prefect deploy --all", True),
+])
+def test_orchestrator_registration_and_remote_restarts_deploy(line, deploys):
+    assert any(s == "ci-deploy" for s, *_ in command_signals(line)) is deploys
+
+
+@pytest.mark.parametrize("trigger, level", [("release:\n    types: [published]", 2),
+                                            ("pull_request:", 1)])
+def test_an_image_pushed_by_a_release_workflow_releases_the_code(tmp_path, trigger, level):
+    ci = (f"on:\n  {trigger}\njobs:\n  image:\n    runs-on: ubuntu-latest\n    steps:\n"
+          "      - uses: docker/build-push-action@v6\n        with:\n          push: true\n")
+    root = write(tmp_path, {".github/workflows/cd.yml": ci, "Dockerfile": "FROM python:3.12\n",
+                            "app.py": "from fastapi import FastAPI\nimport joblib\n"
+                                      "app = FastAPI()\nm = joblib.load('m.joblib')\n"})
+    got = levels(suggest(scan(root)))
+    assert got["deployment.code"] == level
+    assert got["deployment.model"] == 1  # a code release is no model deployment
+    assert got["reproducibility.code"] < 3
+
+
+def test_a_databricks_bundle_job_is_a_pipeline_that_retrains(tmp_path):
+    bundle = ("resources:\n  jobs:\n    train:\n      schedule:\n"
+              "        quartz_cron_expression: '0 0 6 ? * MON'\n      tasks:\n"
+              "        - task_key: train\n          spark_python_task:\n"
+              "            python_file: ../scripts/train.py\n")
+    files = {"pyproject.toml": "[project]\nname = 'p'\ndependencies = ['mlflow']\n",
+             "scripts/train.py": "import mlflow\nmlflow.start_run()\nmodel.fit(X, y)\n"}
+    root = write(tmp_path, {**files, "resources/train_job.yml": bundle})
+    result = scan(root)
+    assert [e["detail"] for e in result.evidence("pipeline")] == ["Databricks job train (1 tasks)"]
+    assert levels(suggest(result))["reproducibility.model"] == 2
+    # a YAML with tasks but no bundle resources is no job
+    other = write(tmp_path / "o", {**files, "conf/tasks.yml": "tasks:\n  - train\n"})
+    assert not scan(other).found("pipeline")
+
+
+@pytest.mark.parametrize("code, signal", [
+    ("w.quality_monitors.create(table_name=t, inference_log=MonitorInferenceLog(problem_type=p))",
+     "drift-monitor"),
+    ("df.write.mode('overwrite').saveAsTable('cat.schema.train_set')", "data-versioned"),
+    ("df.to_csv('train.csv')", None),
+])
+def test_lakehouse_monitors_and_delta_tables_are_recognised(tmp_path, code, signal):
+    result = scan(write(tmp_path, {"job.py": code + "\n"}))
+    found = {s for s in ("drift-monitor", "data-versioned") if result.found(s)}
+    assert found == ({signal} if signal else set())
+
+
+@pytest.mark.parametrize("code, seeded", [
+    ("class Model(BaseModel):\n    random_state: int | None = 42\n", True),
+    ("@dataclass\nclass Splitter:\n    seed = 7\n", True),
+    ("class Model(BaseModel):\n    random_state: int | None = None\n", False),
+    ("def split(df, random_state: int = 42):\n    return df\n", False),
+])
+def test_a_configuration_field_that_fixes_a_seed_sets_it(tmp_path, code, seeded):
+    assert scan(write(tmp_path, {"models.py": code})).found("seeds-set") is seeded
+
+
+def test_lefthook_hooks_are_pre_commit_hooks(tmp_path):
+    root = write(tmp_path, {"lefthook.yml": "pre-commit:\n  commands:\n    lint:\n"
+                                            "      run: ruff check\n",
+                            ".github/pull_request_template.md": "## Why\n",
+                            "README.md": "# Churn\n\nPredicts churn from the CRM export.\n"})
+    assert scan(root).found("pre-commit")
+    assert levels(suggest(scan(root)))["ways-of-working.code"] == 2
+
+
+@pytest.mark.parametrize("test, gate", [
+    ("self.metrics['f1'] >= metrics_old['f1']", True),
+    ("new_auc > latest_auc", True),
+    ("loss < previous_loss", False),  # early stopping, not a promotion decision
+])
+def test_a_candidate_compared_with_the_registered_model_decides_promotion(tmp_path, test, gate):
+    code = (f"def model_improved(self):\n    if {test}:\n        return True\n"
+            "    else:\n        return False\n")
+    assert scan(write(tmp_path, {"evaluate_model.py": code})).found("model-gate") is gate

@@ -2211,9 +2211,8 @@ class _Scanner:
                              f"job {job} starts the service on its server: {command}"[:80],
                              project=project)
             pushed = release_image_push(data)
-            if pushed and ("ci-deploy", project) not in seen_deploys:
-                seen_deploys.add(("ci-deploy", project))
-                self.hit("ci-deploy", relpath, _line_of(text.split("\n"), pushed),
+            if pushed:
+                self.hit("ci-publish", relpath, _line_of(text.split("\n"), pushed),
                          f"a release pushes the image: {pushed}"[:80], project=project)
             chain = deploy_promotion(data)
             if chain:
@@ -2658,7 +2657,7 @@ SIGNALS = frozenset(
        "ci-coverage", "ci-lint", "ci-image", "ci-deploy", "ci-train", "model-packaging",
        "ci-environments", "drift-monitor", "data-loading", "tracker-integration",
        "data-versioned", "data-tests", "flow-artefacts", "pipeline-deploy", "dvc-model",
-       "drift-job", "model-fit", "shared-features", "metric-test"}
+       "drift-job", "model-fit", "shared-features", "metric-test", "ci-publish"}
 )
 
 
