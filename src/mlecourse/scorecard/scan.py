@@ -194,7 +194,8 @@ _SPECIAL_KEYWORDS = (
     "random_state", "seed", "default_rng", "log_model", "save_model", "autolog", "start_run",
     "target_path", "response_model", "models:/", "service", "deployment",  # bentoml/ray serve
     "threshold", "Threshold", "baseline", "champion", "production", "prod_", "current_",
-    "best_model", "min_", "promot", "_old", "old_", "latest", "registered",  # gates: if <metric> < <threshold>: raise / promote
+    "best_model", "min_", "promot", "_old", "old_", "latest", "registered",
+    "FAILED", "_failure", "cache=True",  # failure notifications, cached pipeline tasks  # gates: if <metric> < <threshold>: raise / promote
     "hydra.main", "FlowSpec", ".deploy(", "event, context",  # see _flow_signals
     "get_context", "model_name", "model_path", "create_new_version", "input_schema",  # Azure ML
     "enable_app_insights", "FeatureView",
@@ -463,6 +464,8 @@ def _parse_signals(source: str, test: bool) -> list:
                 signal = "model-registry"  # W&B model registry
                 if any(k.arg == "aliases" for k in node.keywords):
                     add("registry-alias", node, "artifact.link(aliases=...)")
+            if _failure_notice(last, node):
+                add("failure-alerts", node, f"{last}(...) notifies when a run fails")
             if last in _CALL_RULES:  # test suites, feature reuse: a few names, checked here
                 for sig, detail in _CALL_RULES[last](name, node):
                     add(sig, node, detail)
@@ -715,8 +718,9 @@ def _metric_bar(func) -> str:
     when CI runs the test). Returns the metric's name, or ''."""
     for sub in ast.walk(func):
         if not isinstance(sub, ast.Assert) or not isinstance(sub.test, ast.Compare) \
-                or len(sub.test.ops) != 1:
-            continue
+                or len(sub.test.ops) != 1 \
+                or not isinstance(sub.test.ops[0], (ast.Gt, ast.GtE, ast.Lt, ast.LtE)):
+            continue  # `score == 0.99` checks a known (often mocked) output, it sets no bar
         left, right = sub.test.left, sub.test.comparators[0]
         for metric, bar in ((left, right), (right, left)):
             # a bar a model can miss: not "> 0.0" (it ran) and not "abs(a - b) < 0.001" (the same
@@ -770,6 +774,14 @@ def _function_signals(node) -> list:
                 out.append(("pipeline-deploy", f"{_dotted(sub.func)}(...) in pipeline step "
                                                f"{node.name}"))
                 break
+    for dec in node.decorator_list:
+        # Flyte @task(cache=True, cache_version=...): each run's task outputs are stored and
+        # reused by version, like the artefacts of a Metaflow step
+        if isinstance(dec, ast.Call) and _dotted(dec.func).rsplit(".", 1)[-1] == "task" and any(
+                k.arg == "cache" and isinstance(k.value, ast.Constant) and k.value.value is True
+                for k in dec.keywords):
+            out.append(("flow-artefacts", f"cached task {node.name} (outputs kept per version)"))
+            break
     args = [a.arg for a in node.args.args]
     if args == ["event", "context"] and node.col_offset == 0:
         out.append(("serving-app", f"serverless function handler {node.name}(event, context)"))
@@ -807,6 +819,30 @@ def has_test_functions(source: str) -> bool:
 
 _METRIC_WORDS = re.compile(r"auc|accuracy|f1|score|loss|rmse|mae|mse|r2|precision|recall|"
                            r"metric", re.I)
+
+
+_NOTIFIERS = frozenset({"Email", "Slack", "PagerDuty"})  #: Flyte launch-plan notifications
+_ON_FAILURE = frozenset({"on_failure_callback", "email_on_failure", "sla_miss_callback"})
+
+
+def _failure_notice(last: str, node: ast.Call) -> bool:
+    """A pipeline told to notify people when a run fails: Flyte ``Email/Slack/PagerDuty(phases=
+    [...FAILED...])``, Airflow ``on_failure_callback=`` or ``email_on_failure=True`` (as a
+    keyword or in ``default_args=dict(...)``/``{...}``)."""
+    if last in _NOTIFIERS and any(
+            k.arg == "phases" and "FAILED" in {getattr(n, "attr", "") for n in ast.walk(k.value)}
+            for k in node.keywords):
+        return True
+    for k in node.keywords:
+        if k.arg in _ON_FAILURE and not (isinstance(k.value, ast.Constant)
+                                         and k.value.value in (False, None)):
+            return True
+        if isinstance(k.value, ast.Dict) and any(
+                isinstance(key, ast.Constant) and key.value in _ON_FAILURE
+                and not (isinstance(v, ast.Constant) and v.value in (False, None))
+                for key, v in zip(k.value.keys, k.value.values)):
+            return True
+    return False
 
 
 def _returns_bool(body: list) -> bool:
@@ -1154,11 +1190,16 @@ def deploy_promotion(data) -> tuple | None:
 
 
 def bundle_jobs(data) -> list:
-    """``[(job, number of tasks)]`` of a Databricks asset bundle (``resources: jobs:``): a
-    workflow of tasks that the platform runs, on a schedule or by trigger, once deployed."""
+    """``[(job, number of tasks, notifies on failure)]`` of a Databricks asset bundle
+    (``resources: jobs:``): a workflow of tasks that the platform runs, on a schedule or by
+    trigger, once deployed; ``email_notifications``/``webhook_notifications`` with
+    ``on_failure`` tell people when a run fails."""
     res = data.get("resources") if isinstance(data, dict) else None
     jobs = res.get("jobs") if isinstance(res, dict) else None
-    return [(str(name), len(job["tasks"])) for name, job in (jobs or {}).items()
+    return [(str(name), len(job["tasks"]), any(
+        isinstance(job.get(k), dict) and job[k].get("on_failure")
+        for k in ("email_notifications", "webhook_notifications")))
+        for name, job in (jobs or {}).items()
             if isinstance(job, dict) and isinstance(job.get("tasks"), list) and job["tasks"]] \
         if isinstance(jobs, dict) else []
 
@@ -2355,9 +2396,14 @@ class _Scanner:
             if text and "AWS::" in text and "Resources" in text:
                 self._cloudformation(text, relpath, project)
             if text and "tasks:" in text and re.search(r"^resources[ \t]*:", text, re.M):
-                for job, tasks in bundle_jobs(_load_yaml(text)):
-                    self.hit("pipeline", relpath, _line_of(text.split("\n"), f"{job}:"),
+                for job, tasks, alerts in bundle_jobs(_load_yaml(text)):
+                    line = _line_of(text.split("\n"), f"{job}:")
+                    self.hit("pipeline", relpath, line,
                              f"Databricks job {job} ({tasks} tasks)"[:80], project=project)
+                    if alerts:
+                        self.hit("failure-alerts", relpath, line,
+                                 f"Databricks job {job} notifies on failure"[:80],
+                                 project=project)
             if text and "steps:" in text and ("cloud-builders" in text or "entrypoint:" in text) \
                     and re.search(r"^steps:", text, re.M):
                 self._ci(relpath, abspath, "Google Cloud Build", project, text)
@@ -2657,7 +2703,8 @@ SIGNALS = frozenset(
        "ci-coverage", "ci-lint", "ci-image", "ci-deploy", "ci-train", "model-packaging",
        "ci-environments", "drift-monitor", "data-loading", "tracker-integration",
        "data-versioned", "data-tests", "flow-artefacts", "pipeline-deploy", "dvc-model",
-       "drift-job", "model-fit", "shared-features", "metric-test", "ci-publish"}
+       "drift-job", "model-fit", "shared-features", "metric-test", "ci-publish",
+       "failure-alerts"}
 )
 
 
