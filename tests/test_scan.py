@@ -1916,3 +1916,50 @@ def test_a_candidate_compared_with_the_registered_model_decides_promotion(tmp_pa
     code = (f"def model_improved(self):\n    if {test}:\n        return True\n"
             "    else:\n        return False\n")
     assert scan(write(tmp_path, {"evaluate_model.py": code})).found("model-gate") is gate
+
+
+@pytest.mark.parametrize("route, schema", [
+    ("@app.post('/predict')\ndef predict(req: PredictRequest):\n    return {}\n", True),
+    ("@router.put('/items')\nasync def put(request: Request, item: Item):\n    return {}\n", True),
+    ("@app.post('/predict')\nasync def predict(request: Request):\n    return {}\n", False),
+    ("@app.get('/items')\ndef get(q: Query):\n    return {}\n", False),
+])
+def test_a_route_that_declares_its_request_body_writes_down_the_inputs(tmp_path, route, schema):
+    code = "from fastapi import FastAPI\napp = FastAPI()\n" + route
+    got = levels(suggest(scan(write(tmp_path, {"api/app.py": code}))))
+    assert (got["testing.data"], got["deployment.data"]) == ((1, 1) if schema else (0, 0))
+
+
+@pytest.mark.parametrize("code, alerts", [
+    ("from flytekit import LaunchPlan, Email, WorkflowExecutionPhase\n"
+     "n = Email(phases=[WorkflowExecutionPhase.FAILED], recipients_email=['a@b.c'])\n", True),
+    ("from airflow import DAG\ndag = DAG('d', default_args={'email_on_failure': True})\n", True),
+    ("from airflow import DAG\ndag = DAG('d', default_args={'email_on_failure': False})\n", False),
+    ("from flytekit import Email, WorkflowExecutionPhase\n"
+     "n = Email(phases=[WorkflowExecutionPhase.SUCCEEDED], recipients_email=['a@b.c'])\n", False),
+])
+def test_a_pipeline_that_notifies_on_failure_is_watched(tmp_path, code, alerts):
+    got = levels(suggest(scan(write(tmp_path, {"flows/schedule.py": code}))))
+    assert got["monitoring.code"] == (2 if alerts else 0)
+
+
+def test_a_databricks_job_that_emails_on_failure_is_watched(tmp_path):
+    bundle = ("resources:\n  jobs:\n    refresh:\n      email_notifications:\n"
+              "        on_failure: [team@example.org]\n      tasks:\n        - task_key: a\n")
+    assert scan(write(tmp_path, {"resources/job.yml": bundle})).found("failure-alerts")
+
+
+def test_cached_flyte_tasks_keep_each_runs_data(tmp_path):
+    code = ("from flytekit import task, workflow\n@task(cache=True, cache_version='1')\n"
+            "def get_data() -> int:\n    return 1\n@workflow\ndef wf():\n    get_data()\n")
+    root = write(tmp_path, {"wf.py": code})
+    assert levels(suggest(scan(root)))["reproducibility.data"] == 2
+    plain = write(tmp_path / "p", {"wf.py": code.replace("cache=True, ", "")})
+    assert levels(suggest(scan(plain)))["reproducibility.data"] == 1
+
+
+@pytest.mark.parametrize("check, bar", [("assert out['score'] == 0.99", False),
+                                        ("assert out['score'] >= 0.9", True)])
+def test_an_equality_with_a_known_score_is_no_quality_bar(tmp_path, check, bar):
+    root = write(tmp_path, {"tests/test_api.py": f"def test_predict(out):\n    {check}\n"})
+    assert scan(root).found("metric-test") is bar

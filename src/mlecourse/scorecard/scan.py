@@ -782,10 +782,33 @@ def _function_signals(node) -> list:
                 for k in dec.keywords):
             out.append(("flow-artefacts", f"cached task {node.name} (outputs kept per version)"))
             break
+    body_model = _request_model(node)
+    if body_model:
+        out.append(("request-schema", f"route {node.name} takes a {body_model} request body"))
     args = [a.arg for a in node.args.args]
     if args == ["event", "context"] and node.col_offset == 0:
         out.append(("serving-app", f"serverless function handler {node.name}(event, context)"))
     return out
+
+
+_WRITE_ROUTES = frozenset({"post", "put", "patch"})
+#: Route parameters that carry the raw request or a framework object, not a declared schema.
+_FRAMEWORK_TYPES = frozenset({"Request", "Response", "UploadFile", "BackgroundTasks",
+                              "WebSocket", "HTTPConnection", "Session", "Any"})
+
+
+def _request_model(node) -> str:
+    """The class a POST/PUT route declares as its request body (``def predict(req:
+    PredictRequest)`` under ``@app.post(...)``): FastAPI validates each request against it.
+    Returns the class name, or ''."""
+    if not any(isinstance(d, ast.Call) and isinstance(d.func, ast.Attribute)
+               and d.func.attr in _WRITE_ROUTES for d in node.decorator_list):
+        return ""
+    for arg in node.args.args + node.args.kwonlyargs:
+        ann = arg.annotation
+        if isinstance(ann, ast.Name) and ann.id[:1].isupper() and ann.id not in _FRAMEWORK_TYPES:
+            return ann.id
+    return ""
 
 
 def _flow_artefacts(node: ast.ClassDef) -> bool:
@@ -2704,7 +2727,7 @@ SIGNALS = frozenset(
        "ci-environments", "drift-monitor", "data-loading", "tracker-integration",
        "data-versioned", "data-tests", "flow-artefacts", "pipeline-deploy", "dvc-model",
        "drift-job", "model-fit", "shared-features", "metric-test", "ci-publish",
-       "failure-alerts"}
+       "failure-alerts", "request-schema"}
 )
 
 
