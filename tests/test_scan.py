@@ -1876,26 +1876,21 @@ def test_a_databricks_bundle_job_is_a_pipeline_that_retrains(tmp_path):
     assert not scan(other).found("pipeline")
 
 
-@pytest.mark.parametrize("code, signal", [
+@pytest.mark.parametrize("code, signal, expected", [
     ("w.quality_monitors.create(table_name=t, inference_log=MonitorInferenceLog(problem_type=p))",
-     "drift-monitor"),
-    ("df.write.mode('overwrite').saveAsTable('cat.schema.train_set')", "data-versioned"),
-    ("df.to_csv('train.csv')", None),
+     "drift-monitor", True),
+    ("df.write.mode('overwrite').saveAsTable('cat.schema.train_set')", "data-versioned", True),
+    ("df.to_csv('train.csv')", "data-versioned", False),
+    # a field of a configuration class is the seed the project passes on; a default argument
+    # is one a caller may replace
+    ("class Model(BaseModel):\n    random_state: int | None = 42", "seeds-set", True),
+    ("@dataclass\nclass Splitter:\n    seed = 7", "seeds-set", True),
+    ("class Model(BaseModel):\n    random_state: int | None = None", "seeds-set", False),
+    ("def split(df, random_state: int = 42):\n    return df", "seeds-set", False),
 ])
-def test_lakehouse_monitors_and_delta_tables_are_recognised(tmp_path, code, signal):
-    result = scan(write(tmp_path, {"job.py": code + "\n"}))
-    found = {s for s in ("drift-monitor", "data-versioned") if result.found(s)}
-    assert found == ({signal} if signal else set())
-
-
-@pytest.mark.parametrize("code, seeded", [
-    ("class Model(BaseModel):\n    random_state: int | None = 42\n", True),
-    ("@dataclass\nclass Splitter:\n    seed = 7\n", True),
-    ("class Model(BaseModel):\n    random_state: int | None = None\n", False),
-    ("def split(df, random_state: int = 42):\n    return df\n", False),
-])
-def test_a_configuration_field_that_fixes_a_seed_sets_it(tmp_path, code, seeded):
-    assert scan(write(tmp_path, {"models.py": code})).found("seeds-set") is seeded
+def test_lakehouse_monitors_delta_tables_and_seed_fields_are_recognised(tmp_path, code, signal,
+                                                                        expected):
+    assert scan(write(tmp_path, {"job.py": code + "\n"})).found(signal) is expected
 
 
 def test_lefthook_hooks_are_pre_commit_hooks(tmp_path):
