@@ -289,8 +289,8 @@ def test_tested_package_with_ci(tmp_path):
     tag = evidence(a, "versioning.code", "git-tag")[0]
     assert tag["path"] == ".git/refs/tags/v0.1.0" and "1 tag(s): v0.1.0" in tag["detail"]
     assert "Level 2: found git, git-tag, ci, pr-template" in a["notes"]["versioning.code"]
-    assert "Level 3 needs changelog + (ci-deploy or iac or ci-publish); not found: ci-deploy, iac, ci-publish" \
-        in a["notes"]["versioning.code"]
+    assert ("Level 3 needs changelog + (ci-deploy or iac or ci-publish); not found: ci-deploy, "
+            "iac, ci-publish") in a["notes"]["versioning.code"]
     ci = evidence(a, "testing.code", "ci-tests")[0]
     assert ci == {"signal": "ci-tests", "path": ".github/workflows/ci.yml", "line": 10,
                   "detail": "pytest --cov=churn --cov-report=xml"}

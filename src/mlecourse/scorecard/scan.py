@@ -195,7 +195,8 @@ _SPECIAL_KEYWORDS = (
     "target_path", "response_model", "models:/", "service", "deployment",  # bentoml/ray serve
     "threshold", "Threshold", "baseline", "champion", "production", "prod_", "current_",
     "best_model", "min_", "promot", "_old", "old_", "latest", "registered",
-    "FAILED", "_failure", "cache=True",  # failure notifications, cached pipeline tasks  # gates: if <metric> < <threshold>: raise / promote
+    # gates: if <metric> < <threshold>: raise / promote
+    "FAILED", "_failure", "cache=True",  # failure notifications, cached pipeline tasks
     "hydra.main", "FlowSpec", ".deploy(", "event, context",  # see _flow_signals
     "get_context", "model_name", "model_path", "create_new_version", "input_schema",  # Azure ML
     "enable_app_insights", "FeatureView",
@@ -733,7 +734,9 @@ def _metric_bar(func) -> str:
                     | {n.attr for n in ast.walk(metric) if isinstance(n, ast.Attribute)} \
                     | {n.value for n in ast.walk(metric)
                        if isinstance(n, ast.Constant) and isinstance(n.value, str)}
-                hit = next((w for w in words if _METRIC_WORDS.search(str(w))), "")
+                # sorted: a set of strings iterates in a different order in each process
+                hit = next((w for w in sorted(words, key=str)
+                            if _METRIC_WORDS.search(str(w))), "")
                 if hit:
                     return f"{hit} against {bar.value}"
     return ""
