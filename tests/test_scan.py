@@ -1958,3 +1958,16 @@ def test_cached_flyte_tasks_keep_each_runs_data(tmp_path):
 def test_an_equality_with_a_known_score_is_no_quality_bar(tmp_path, check, bar):
     root = write(tmp_path, {"tests/test_api.py": f"def test_predict(out):\n    {check}\n"})
     assert scan(root).found("metric-test") is bar
+
+
+@pytest.mark.parametrize("files, step", [
+    ({"tasks.py": "from invoke import task\n@task\ndef test_unit(c):\n"
+                  "    c.run('pytest --cov=src')\n"}, "inv test-unit"),
+    ({"pyproject.toml": '[tool.taskipy.tasks]\ntest = "pytest --cov=src"\n'}, "poetry run task test"),
+    ({"pyproject.toml": '[tool.hatch.envs.default]\n'}, "hatch test --cover"),
+])
+def test_ci_running_invoke_taskipy_or_hatch_tests_runs_the_tests(tmp_path, files, step):
+    ci = f"on: [pull_request]\njobs:\n  t:\n    steps:\n      - run: {step}\n"
+    root = write(tmp_path, {"tests/test_app.py": "def test_ok():\n    assert True\n",
+                            ".github/workflows/ci.yml": ci, **files})
+    assert scan(root).found("ci-tests")

@@ -1040,6 +1040,7 @@ def command_signals(line: str) -> list:
         rest = [w.lower() for w in words[1:]]
         detail = " ".join(words)[:80]
         if cmd in ("pytest", "py.test", "tox", "nox", "unittest", "ward", "behave") \
+                or (cmd == "hatch" and rest[:1] == ["test"]) \
                 or (cmd == "coverage" and rest[:1] == ["run"]) or (cmd == "npm" and "test" in rest):
             out.append(("ci-tests", detail))
         if any(w.startswith("--cov") for w in rest) or cmd in ("codecov", "coveralls") \
@@ -1263,7 +1264,8 @@ def jenkins_commands(text: str) -> list:
 
 
 _TASK_FILES = {"mise": ("mise.toml", ".mise.toml", "mise/config.toml", ".config/mise.toml"),
-               "taskfile": ("Taskfile.yml", "Taskfile.yaml", "taskfile.yml", "taskfile.yaml"),
+               "taskfile": ("Taskfile.yml", "Taskfile.yaml", "taskfile.yml", "taskfile.yaml",
+                            "pyproject.toml"),  # go-task, or taskipy's [tool.taskipy.tasks]
                "poe": ("pyproject.toml", "poe_tasks.toml")}
 
 
@@ -1280,17 +1282,17 @@ def _task_lines(value) -> list:
     return []
 
 
-def task_commands(kind: str, text: str, name: str) -> list:
+def task_commands(kind: str, text: str, name: str, toml: bool = True) -> list:
     """The command lines of task ``name`` in a mise.toml, Taskfile.yml or Poe the Poet table,
     with those of the tasks it depends on (one level: ``depends``/``deps``)."""
     try:
-        data = tomllib.loads(text) if kind in ("mise", "poe") else _load_yaml(text)
+        data = tomllib.loads(text) if toml else _load_yaml(text)
     except (tomllib.TOMLDecodeError, ValueError):
         return []
     tasks = data.get("tasks") if isinstance(data, dict) else None
-    if kind == "poe":
-        tool = data.get("tool", {}) if isinstance(data, dict) else {}
-        tasks = (tool.get("poe") or {}).get("tasks") if isinstance(tool, dict) else tasks
+    tool = data.get("tool") if isinstance(data, dict) else None
+    if isinstance(tool, dict):  # pyproject.toml: Poe the Poet or taskipy
+        tasks = ((tool.get("poe") if kind == "poe" else tool.get("taskipy")) or {}).get("tasks")
     if not isinstance(tasks, dict) or name not in tasks:
         return []
     task = tasks[name]
@@ -1301,6 +1303,22 @@ def task_commands(kind: str, text: str, name: str) -> list:
         if isinstance(dep, str) and dep in tasks and dep != name:
             lines += _task_lines(tasks[dep])
     return [line for line in lines if isinstance(line, str)]
+
+
+def invoke_commands(source: str, name: str) -> list:
+    """The commands an Invoke task runs: string arguments of ``c.run("...")`` in the function
+    ``name`` of a tasks.py (``inv test-unit`` names ``test_unit``). Parsed, never run."""
+    try:
+        tree = ast.parse(source)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return []
+    for node in tree.body:
+        if isinstance(node, ast.FunctionDef) and node.name == name.replace("-", "_"):
+            return [sub.args[0].value for sub in ast.walk(node)
+                    if isinstance(sub, ast.Call) and isinstance(sub.func, ast.Attribute)
+                    and sub.func.attr == "run" and sub.args
+                    and isinstance(sub.args[0], ast.Constant) and isinstance(sub.args[0].value, str)]
+    return []
 
 
 def make_recipe(text: str, target: str) -> list:
@@ -2341,6 +2359,9 @@ class _Scanner:
                     body = make_recipe(text, arg)
                     via = f"{n} target {arg}"
                     break
+        elif kind in ("invoke", "inv"):
+            body = invoke_commands(self.read_rel(join("tasks.py")) or "", arg)
+            via = f"tasks.py task {arg}"
         elif kind == "tox":
             text = self.read_rel(join("tox.ini")) or ""
             body = [ln.strip() for ln in text.split("\n")
@@ -2365,7 +2386,7 @@ class _Scanner:
             for n in _TASK_FILES[kind]:
                 text = self.read_rel(join(n))
                 if text is not None:
-                    body = task_commands(kind, text, arg)
+                    body = task_commands(kind, text, arg, n.endswith(".toml"))
                     via = f"{n} task {arg}"
                     break
         elif kind == "task":
