@@ -1971,3 +1971,13 @@ def test_ci_running_invoke_taskipy_or_hatch_tests_runs_the_tests(tmp_path, files
     root = write(tmp_path, {"tests/test_app.py": "def test_ok():\n    assert True\n",
                             ".github/workflows/ci.yml": ci, **files})
     assert scan(root).found("ci-tests")
+
+
+@pytest.mark.parametrize("call, data_test", [("load_audio(path)", True),
+                                             ("build_features(df)", True),
+                                             ("load_model(path)", False),
+                                             ("make_widget(path)", False)])
+def test_a_test_of_the_loading_or_feature_code_that_checks_shapes_tests_data(tmp_path, call,
+                                                                             data_test):
+    test = f"def test_it():\n    x = {call}\n    assert x.ndim == 1\n"
+    assert scan(write(tmp_path, {"tests/test_io.py": test})).found("data-tests") is data_test

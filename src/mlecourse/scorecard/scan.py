@@ -661,8 +661,11 @@ _TEST_ONLY = frozenset({"model-tests", "repro-test", "integration-tests", "data-
                         "metric-test"})
 _STEP_DECORATORS = frozenset({"step", "task", "flow", "pipeline"})  # Metaflow, ZenML, Prefect...
 _DATA_TEST_NAME = re.compile(r"data|schema|column|feature|loader|batch|split|input", re.I)
-_DATA_TEST_ATTRS = frozenset({"shape", "dtype", "dtypes", "columns", "isna", "isnull", "notna", "isnan",
-                              "notnull", "nunique", "between"})
+#: Functions that load or transform data (``load_audio``, ``preprocess``, ``build_features``).
+_DATA_CODE = re.compile(r"^(?:load|read)_|preprocess|featur|transform|tokeni[sz]|spectrogram",
+                        re.I)
+_DATA_TEST_ATTRS = frozenset({"shape", "ndim", "dtype", "dtypes", "columns", "isna", "isnull",
+                              "notna", "isnan", "notnull", "nunique", "between"})
 
 
 #: Evidently presets and tests about a model's predictions (the others check the data).
@@ -743,8 +746,11 @@ def _metric_bar(func) -> str:
 
 
 def _is_data_test(node) -> bool:
-    """A test named for data whose assertions look at shapes, dtypes, columns or lengths."""
-    if not _DATA_TEST_NAME.search(node.name):
+    """A test named for data, or calling the project's loading or feature code, whose
+    assertions look at shapes, dtypes, columns or lengths."""
+    if not _DATA_TEST_NAME.search(node.name) and not any(
+            isinstance(sub, ast.Call) and _DATA_CODE.search(_dotted(sub.func).rsplit(".", 1)[-1])
+            and "model" not in _dotted(sub.func).lower() for sub in ast.walk(node)):
         return False
     # the measured value may be computed before the assertion (n = df.shape[1]; assert n == 10)
     measured = {t.id for sub in ast.walk(node) if isinstance(sub, ast.Assign) and _measures(sub.value)
