@@ -1981,3 +1981,28 @@ def test_a_test_of_the_loading_or_feature_code_that_checks_shapes_tests_data(tmp
                                                                              data_test):
     test = f"def test_it():\n    x = {call}\n    assert x.ndim == 1\n"
     assert scan(write(tmp_path, {"tests/test_io.py": test})).found("data-tests") is data_test
+
+
+@pytest.mark.parametrize("line, signal, expected", [
+    ("python -m churn.train --epochs 3", "ci-train", True),
+    ("mlflow run . -e train", "ci-train", True),
+    ("kedro run --pipeline training", "ci-train", True),
+    ("python -m churn.serve", "ci-train", False),
+    ("great_expectations checkpoint run orders", "ci-data-validation", True),
+    ("dbt test --select staging", "ci-data-validation", True),
+    ("dbt run", "ci-data-validation", False),
+    ("railway up --service api", "ci-deploy", True),
+])
+def test_ci_commands_that_train_validate_data_or_deploy(line, signal, expected):
+    assert any(s == signal for s, *_ in command_signals(line)) is expected
+
+
+def test_a_ci_job_that_trains_a_tracked_model_retrains_in_one_command(tmp_path):
+    ci = "on:\n  schedule:\n    - cron: '0 3 * * 1'\njobs:\n  t:\n    steps:\n" \
+         "      - run: kedro run --pipeline fit\n"
+    files = {"churn/fit_all.py": "import mlflow\nmlflow.start_run()\n"}
+    result = scan(write(tmp_path, {**files, ".github/workflows/retrain.yml": ci}))
+    assert [e["detail"] for e in result.evidence("ci-train")] == ["kedro run --pipeline fit"]
+    assert not result.found("train-command")
+    assert levels(suggest(result))["reproducibility.model"] == 2
+    assert levels(suggest(scan(write(tmp_path / "n", files))))["reproducibility.model"] == 1

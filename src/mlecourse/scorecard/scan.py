@@ -965,6 +965,8 @@ _DEPLOYS = (  # (command, words that must follow somewhere) -> ci-deploy
     ("kustomize", ("apply",)), ("skaffold", ("run", "deploy")), ("argocd", ("sync",)),
     # orchestrators: registering or deploying workflows puts them on the running cluster
     ("pyflyte", ("register", "deploy")), ("flytectl", ("register",)),
+    ("railway", ("up",)), ("vercel", ("deploy", "--prod")), ("netlify", ("deploy",)),
+    ("kamal", ("deploy",)),
     ("prefect", ("deploy",)), ("dagster-cloud", ("deploy",)),
 )
 _DEPLOY_MAP = dict(_DEPLOYS)
@@ -1069,8 +1071,14 @@ def command_signals(line: str) -> list:
                 or any(_DEPLOY_WORD.fullmatch(w.lstrip("-")) for w in rest[1:])):
             out.append(("ci-deploy", detail))  # python build/utils.py --mode deploy-model
         if cmd == "dvc" and rest[:1] in (["repro"], ["exp"]) or re.fullmatch(
-                r"python[\d.]*", cmd) and rest and re.search(r"(?:^|/)train\w*\.py$", rest[0]):
-            out.append(("ci-train", detail))
+                r"python[\d.]*", cmd) and rest and re.search(r"(?:^|/)train\w*\.py$", rest[0]) \
+                or re.search(r"(?:^|\.)train\w*$", cmd) \
+                or cmd in ("mlflow", "kedro") and rest[:1] == ["run"]:
+            out.append(("ci-train", detail))  # python -m pkg.train, mlflow run ., kedro run
+        if cmd in ("great_expectations", "gx") and "checkpoint" in rest and "run" in rest \
+                or cmd == "soda" and rest[:1] == ["scan"] or cmd == "dbt" and rest[:1] in (
+                    ["test"], ["build"]):
+            out.append(("ci-data-validation", detail))
         # a hop into another command's definition
         if cmd in ("make", "just", "invoke", "inv") and rest:
             targets = [w for w in words[1:] if not w.startswith("-") and "=" not in w]
@@ -2757,7 +2765,7 @@ SIGNALS = frozenset(
        "ci-environments", "drift-monitor", "data-loading", "tracker-integration",
        "data-versioned", "data-tests", "flow-artefacts", "pipeline-deploy", "dvc-model",
        "drift-job", "model-fit", "shared-features", "metric-test", "ci-publish",
-       "failure-alerts", "request-schema"}
+       "failure-alerts", "request-schema", "ci-data-validation"}
 )
 
 
