@@ -1835,17 +1835,6 @@ def test_an_ssh_step_that_restarts_the_service_on_a_server_is_a_deployment(tmp_p
     assert scan(write(tmp_path, {".github/workflows/cd.yml": ci})).found("ci-deploy") is deploys
 
 
-@pytest.mark.parametrize("line, deploys", [
-    ("ssh deploy@host 'cd app && docker compose up -d'", True),
-    ("ssh deploy@host uptime", False),
-    ("pyflyte register workflows --project p --domain staging", True),
-    ("pyflyte run workflows/train.py wf", False),
-    ("prefect deploy --all", True),
-])
-def test_orchestrator_registration_and_remote_restarts_deploy(line, deploys):
-    assert any(s == "ci-deploy" for s, *_ in command_signals(line)) is deploys
-
-
 @pytest.mark.parametrize("trigger, level", [("release:\n    types: [published]", 2),
                                             ("pull_request:", 1)])
 def test_an_image_pushed_by_a_release_workflow_releases_the_code(tmp_path, trigger, level):
@@ -1992,6 +1981,11 @@ def test_a_test_of_the_loading_or_feature_code_that_checks_shapes_tests_data(tmp
     ("dbt test --select staging", "ci-data-validation", True),
     ("dbt run", "ci-data-validation", False),
     ("railway up --service api", "ci-deploy", True),
+    ("ssh deploy@host 'cd app && docker compose up -d'", "ci-deploy", True),
+    ("ssh deploy@host uptime", "ci-deploy", False),
+    ("pyflyte register workflows --project p --domain staging", "ci-deploy", True),
+    ("pyflyte run workflows/train.py wf", "ci-deploy", False),
+    ("prefect deploy --all", "ci-deploy", True),
 ])
 def test_ci_commands_that_train_validate_data_or_deploy(line, signal, expected):
     assert any(s == signal for s, *_ in command_signals(line)) is expected
