@@ -1897,8 +1897,9 @@ def test_lefthook_hooks_are_pre_commit_hooks(tmp_path):
     ("loss < previous_loss", False),  # early stopping, not a promotion decision
 ])
 def test_a_candidate_compared_with_the_registered_model_decides_promotion(tmp_path, test, gate):
-    code = (f"def model_improved(self):\n    if {test}:\n        return True\n"
-            "    else:\n        return False\n")
+    # the registered model's metrics come from the tracker, so the file imports it
+    code = (f"import mlflow\n\n\ndef model_improved(self):\n    if {test}:\n"
+            "        return True\n    else:\n        return False\n")
     assert scan(write(tmp_path, {"evaluate_model.py": code})).found("model-gate") is gate
 
 

@@ -194,9 +194,7 @@ _SPECIAL_KEYWORDS = (
     "random_state", "seed", "default_rng", "log_model", "save_model", "autolog", "start_run",
     "target_path", "response_model", "models:/", "service", "deployment",  # bentoml/ray serve
     "threshold", "Threshold", "baseline", "champion", "production", "prod_", "current_",
-    "best_model", "min_", "promot", "_old", "old_", "latest", "registered",
-    # gates: if <metric> < <threshold>: raise / promote
-    "FAILED", "_failure", "cache=True",  # failure notifications, cached pipeline tasks
+    "best_model", "min_", "promot",  # gates: if <metric> < <threshold>: raise / promote
     "hydra.main", "FlowSpec", ".deploy(", "event, context",  # see _flow_signals
     "get_context", "model_name", "model_path", "create_new_version", "input_schema",  # Azure ML
     "enable_app_insights", "FeatureView",
