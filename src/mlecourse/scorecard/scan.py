@@ -48,6 +48,7 @@ import os
 import re
 import stat
 import time
+import tomllib
 import unicodedata
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -136,6 +137,10 @@ _CALLS = {
     "ModelDeploymentMonitoringJob": "drift-monitor", "DefaultModelMonitor": "drift-monitor",
     "ModelQualityMonitor": "drift-monitor", "DataDriftDetector": "drift-monitor",
     "create_monitoring_schedule": "drift-monitor",
+    # Databricks Lakehouse Monitoring: the platform profiles the table and computes drift
+    "MonitorInferenceLog": "drift-monitor", "MonitorTimeSeries": "drift-monitor",
+    # a Delta table (Databricks' default table format) keeps every write as a table version
+    "saveAsTable": "data-versioned", "write_deltalake": "data-versioned",
     "read_csv": "data-loading", "read_parquet": "data-loading", "read_sql": "data-loading",
     "read_gbq": "data-loading", "load_dataset": "data-loading", "fetch_openml": "data-loading",
     "read_table": "data-loading", "make_csv_dataset": "data-loading",
@@ -183,7 +188,8 @@ _IMPORT_TOPS = frozenset({m.split(".")[0] for m in _IMPORTS} | {"ray", "zenml"})
 _IMPORT_LINE = re.compile(r"^[ \t]*(?:from|import)[ \t]+([A-Za-z_][\w]*)", re.M)
 _HEALTH = frozenset({"/health", "/healthz", "/ready", "/readyz", "/livez", "/ping", "/live"})
 _GATE_WORDS = re.compile(r"threshold|baseline|champion|production|prod_|current_(?:model|metric|"
-                         r"score|version)|best_model|min_(?:accuracy|auc|f1|score)", re.I)
+                         r"score|version)|best_model|min_(?:accuracy|auc|f1|score)|"
+                         r"(?:^|_)old(?:_|$)|latest|registered", re.I)
 _SPECIAL_KEYWORDS = (
     "random_state", "seed", "default_rng", "log_model", "save_model", "autolog", "start_run",
     "target_path", "response_model", "models:/", "service", "deployment",  # bentoml/ray serve
@@ -196,6 +202,24 @@ _SPECIAL_KEYWORDS = (
     ".fit(", "def predict", "get_online_features", "Transform(", "get_artifact", "load_artifact",
     "download=True", "push_to_hub", "__main__", "command", "create_experiment", "create_trial",
 )
+
+
+_SEED_FIELD = re.compile(r"(?:random_)?seed|random_state", re.I)
+
+
+def _seed_fields(node: ast.ClassDef) -> list:
+    """``[(name, value)]``: class fields that fix a seed (``random_state: int = 42``).
+
+    A field of a configuration class (dataclass, pydantic model) is the value the project
+    passes on, unlike a function's default argument, which a caller may replace."""
+    out = []
+    for stmt in node.body:
+        target = stmt.target if isinstance(stmt, ast.AnnAssign) else \
+            stmt.targets[0] if isinstance(stmt, ast.Assign) and len(stmt.targets) == 1 else None
+        if isinstance(target, ast.Name) and _SEED_FIELD.fullmatch(target.id) \
+                and stmt.value is not None and _int_const(stmt.value):
+            out.append((target.id, stmt.value))
+    return out
 
 
 def _minimal_keywords(words) -> tuple:
@@ -439,6 +463,8 @@ def _parse_signals(source: str, test: bool) -> list:
                 signal = "model-registry"  # W&B model registry
                 if any(k.arg == "aliases" for k in node.keywords):
                     add("registry-alias", node, "artifact.link(aliases=...)")
+            if _failure_notice(last, node):
+                add("failure-alerts", node, f"{last}(...) notifies when a run fails")
             if last in _CALL_RULES:  # test suites, feature reuse: a few names, checked here
                 for sig, detail in _CALL_RULES[last](name, node):
                     add(sig, node, detail)
@@ -505,6 +531,9 @@ def _parse_signals(source: str, test: bool) -> list:
             add("model-gate", node, "a candidate compared with a threshold or the production "
                                     "model stops the run or decides its promotion")
         elif isinstance(node, ast.ClassDef):
+            if not test:
+                for field, value in _seed_fields(node):
+                    add("seeds-set", value, f"{node.name}.{field} = {value.value}")
             for dec in node.decorator_list:
                 if _dotted(dec) in ("bentoml.service", "serve.deployment"):
                     add("serving-app", dec, _dotted(dec))
@@ -630,8 +659,11 @@ _TEST_ONLY = frozenset({"model-tests", "repro-test", "integration-tests", "data-
                         "metric-test"})
 _STEP_DECORATORS = frozenset({"step", "task", "flow", "pipeline"})  # Metaflow, ZenML, Prefect...
 _DATA_TEST_NAME = re.compile(r"data|schema|column|feature|loader|batch|split|input", re.I)
-_DATA_TEST_ATTRS = frozenset({"shape", "dtype", "dtypes", "columns", "isna", "isnull", "notna", "isnan",
-                              "notnull", "nunique", "between"})
+#: Functions that load or transform data (``load_audio``, ``preprocess``, ``build_features``).
+_DATA_CODE = re.compile(r"^(?:load|read)_|preprocess|featur|transform|tokeni[sz]|spectrogram",
+                        re.I)
+_DATA_TEST_ATTRS = frozenset({"shape", "ndim", "dtype", "dtypes", "columns", "isna", "isnull",
+                              "notna", "isnan", "notnull", "nunique", "between"})
 
 
 #: Evidently presets and tests about a model's predictions (the others check the data).
@@ -688,8 +720,9 @@ def _metric_bar(func) -> str:
     when CI runs the test). Returns the metric's name, or ''."""
     for sub in ast.walk(func):
         if not isinstance(sub, ast.Assert) or not isinstance(sub.test, ast.Compare) \
-                or len(sub.test.ops) != 1:
-            continue
+                or len(sub.test.ops) != 1 \
+                or not isinstance(sub.test.ops[0], (ast.Gt, ast.GtE, ast.Lt, ast.LtE)):
+            continue  # `score == 0.99` checks a known (often mocked) output, it sets no bar
         left, right = sub.test.left, sub.test.comparators[0]
         for metric, bar in ((left, right), (right, left)):
             # a bar a model can miss: not "> 0.0" (it ran) and not "abs(a - b) < 0.001" (the same
@@ -710,8 +743,11 @@ def _metric_bar(func) -> str:
 
 
 def _is_data_test(node) -> bool:
-    """A test named for data whose assertions look at shapes, dtypes, columns or lengths."""
-    if not _DATA_TEST_NAME.search(node.name):
+    """A test named for data, or calling the project's loading or feature code, whose
+    assertions look at shapes, dtypes, columns or lengths."""
+    if not _DATA_TEST_NAME.search(node.name) and not any(
+            isinstance(sub, ast.Call) and _DATA_CODE.search(_dotted(sub.func).rsplit(".", 1)[-1])
+            and "model" not in _dotted(sub.func).lower() for sub in ast.walk(node)):
         return False
     # the measured value may be computed before the assertion (n = df.shape[1]; assert n == 10)
     measured = {t.id for sub in ast.walk(node) if isinstance(sub, ast.Assign) and _measures(sub.value)
@@ -744,10 +780,41 @@ def _function_signals(node) -> list:
                 out.append(("pipeline-deploy", f"{_dotted(sub.func)}(...) in pipeline step "
                                                f"{node.name}"))
                 break
+    for dec in node.decorator_list:
+        # Flyte @task(cache=True, cache_version=...): each run's task outputs are stored and
+        # reused by version, like the artefacts of a Metaflow step
+        if isinstance(dec, ast.Call) and _dotted(dec.func).rsplit(".", 1)[-1] == "task" and any(
+                k.arg == "cache" and isinstance(k.value, ast.Constant) and k.value.value is True
+                for k in dec.keywords):
+            out.append(("flow-artefacts", f"cached task {node.name} (outputs kept per version)"))
+            break
+    body_model = _request_model(node)
+    if body_model:
+        out.append(("request-schema", f"route {node.name} takes a {body_model} request body"))
     args = [a.arg for a in node.args.args]
     if args == ["event", "context"] and node.col_offset == 0:
         out.append(("serving-app", f"serverless function handler {node.name}(event, context)"))
     return out
+
+
+_WRITE_ROUTES = frozenset({"post", "put", "patch"})
+#: Route parameters that carry the raw request or a framework object, not a declared schema.
+_FRAMEWORK_TYPES = frozenset({"Request", "Response", "UploadFile", "BackgroundTasks",
+                              "WebSocket", "HTTPConnection", "Session", "Any"})
+
+
+def _request_model(node) -> str:
+    """The class a POST/PUT route declares as its request body (``def predict(req:
+    PredictRequest)`` under ``@app.post(...)``): FastAPI validates each request against it.
+    Returns the class name, or ''."""
+    if not any(isinstance(d, ast.Call) and isinstance(d.func, ast.Attribute)
+               and d.func.attr in _WRITE_ROUTES for d in node.decorator_list):
+        return ""
+    for arg in node.args.args + node.args.kwonlyargs:
+        ann = arg.annotation
+        if isinstance(ann, ast.Name) and ann.id[:1].isupper() and ann.id not in _FRAMEWORK_TYPES:
+            return ann.id
+    return ""
 
 
 def _flow_artefacts(node: ast.ClassDef) -> bool:
@@ -783,6 +850,36 @@ _METRIC_WORDS = re.compile(r"auc|accuracy|f1|score|loss|rmse|mae|mse|r2|precisio
                            r"metric", re.I)
 
 
+_NOTIFIERS = frozenset({"Email", "Slack", "PagerDuty"})  #: Flyte launch-plan notifications
+_ON_FAILURE = frozenset({"on_failure_callback", "email_on_failure", "sla_miss_callback"})
+
+
+def _failure_notice(last: str, node: ast.Call) -> bool:
+    """A pipeline told to notify people when a run fails: Flyte ``Email/Slack/PagerDuty(phases=
+    [...FAILED...])``, Airflow ``on_failure_callback=`` or ``email_on_failure=True`` (as a
+    keyword or in ``default_args=dict(...)``/``{...}``)."""
+    if last in _NOTIFIERS and any(
+            k.arg == "phases" and "FAILED" in {getattr(n, "attr", "") for n in ast.walk(k.value)}
+            for k in node.keywords):
+        return True
+    for k in node.keywords:
+        if k.arg in _ON_FAILURE and not (isinstance(k.value, ast.Constant)
+                                         and k.value.value in (False, None)):
+            return True
+        if isinstance(k.value, ast.Dict) and any(
+                isinstance(key, ast.Constant) and key.value in _ON_FAILURE
+                and not (isinstance(v, ast.Constant) and v.value in (False, None))
+                for key, v in zip(k.value.keys, k.value.values)):
+            return True
+    return False
+
+
+def _returns_bool(body: list) -> bool:
+    """Does this branch end by returning a constant True or False?"""
+    return bool(body) and isinstance(body[-1], ast.Return) \
+        and isinstance(body[-1].value, ast.Constant) and isinstance(body[-1].value.value, bool)
+
+
 def _is_gate(node: ast.If) -> bool:
     """``if <metric> < <threshold or production model>: raise/exit/promote`` (a gating script).
 
@@ -798,6 +895,8 @@ def _is_gate(node: ast.If) -> bool:
     if not any(_GATE_WORDS.search(str(n)) for n in names) \
             or not any(_METRIC_WORDS.search(str(n)) for n in names):
         return False  # `if threshold < 0: raise ValueError` checks an argument, not a model
+    if _returns_bool(node.body) and _returns_bool(node.orelse):
+        return True  # `if new_f1 >= old_f1: return True else: return False`: the decision
     for stmt in node.body + node.orelse:
         if isinstance(stmt, ast.Raise):
             return True
@@ -861,6 +960,11 @@ _DEPLOYS = (  # (command, words that must follow somewhere) -> ci-deploy
     ("bentoml", ("deploy",)), ("modal", ("deploy",)), ("copilot", ("deploy",)),
     ("cf", ("push",)),  # Cloud Foundry
     ("kustomize", ("apply",)), ("skaffold", ("run", "deploy")), ("argocd", ("sync",)),
+    # orchestrators: registering or deploying workflows puts them on the running cluster
+    ("pyflyte", ("register", "deploy")), ("flytectl", ("register",)),
+    ("railway", ("up",)), ("vercel", ("deploy", "--prod")), ("netlify", ("deploy",)),
+    ("kamal", ("deploy",)),
+    ("prefect", ("deploy",)), ("dagster-cloud", ("deploy",)),
 )
 _DEPLOY_MAP = dict(_DEPLOYS)
 #: GitHub Actions (``uses:``) and other CI building blocks -> signal.
@@ -874,7 +978,14 @@ _ACTIONS = (
     ("github-pages-deploy", None),  # documentation pages, not the model or service
     ("heroku-deploy", "ci-deploy"), ("deploy-appengine", "ci-deploy"),
     ("azure/functions-action", "ci-deploy"), ("cloudformation-github-deploy", "ci-deploy"),
+    ("FlyteRegisterAction", "ci-deploy"),  # registers workflows on a Flyte cluster
 )
+#: A command run on a server over SSH that (re)starts the service there is a deployment.
+_REMOTE_START = re.compile(r"\bdocker\s+run\b|\bdocker[ -]compose\b[^\n]*\bup\b"
+                           r"|\bsystemctl\s+(?:re)?start\b|\bpm2\s+(?:re)?start\b"
+                           r"|\bkubectl\s+apply\b|\bhelm\s+upgrade\b")
+#: Task runners whose task a CI step names: command -> hop kind (the task is read and followed).
+_TASK_RUNNERS = {"mise": "mise", "task": "taskfile", "poe": "poe"}
 
 
 def _words(segment: str) -> list:
@@ -924,6 +1035,8 @@ def command_signals(line: str) -> list:
     if not line or line.startswith("#"):
         return []
     out = []
+    if re.match(r"^(?:sudo\s+)?ssh\b", line) and _REMOTE_START.search(line):
+        return [("ci-deploy", f"on a server over SSH: {line}"[:80])]
     for segment in _SEGMENT.split(line.split(" #", 1)[0]):
         words = _words(segment)
         if not words:
@@ -932,6 +1045,7 @@ def command_signals(line: str) -> list:
         rest = [w.lower() for w in words[1:]]
         detail = " ".join(words)[:80]
         if cmd in ("pytest", "py.test", "tox", "nox", "unittest", "ward", "behave") \
+                or (cmd == "hatch" and rest[:1] == ["test"]) \
                 or (cmd == "coverage" and rest[:1] == ["run"]) or (cmd == "npm" and "test" in rest):
             out.append(("ci-tests", detail))
         if any(w.startswith("--cov") for w in rest) or cmd in ("codecov", "coveralls") \
@@ -954,14 +1068,25 @@ def command_signals(line: str) -> list:
                 or any(_DEPLOY_WORD.fullmatch(w.lstrip("-")) for w in rest[1:])):
             out.append(("ci-deploy", detail))  # python build/utils.py --mode deploy-model
         if cmd == "dvc" and rest[:1] in (["repro"], ["exp"]) or re.fullmatch(
-                r"python[\d.]*", cmd) and rest and re.search(r"(?:^|/)train\w*\.py$", rest[0]):
-            out.append(("ci-train", detail))
+                r"python[\d.]*", cmd) and rest and re.search(r"(?:^|/)train\w*\.py$", rest[0]) \
+                or re.search(r"(?:^|\.)train\w*$", cmd) \
+                or cmd in ("mlflow", "kedro") and rest[:1] == ["run"]:
+            out.append(("ci-train", detail))  # python -m pkg.train, mlflow run ., kedro run
+        if cmd in ("great_expectations", "gx") and "checkpoint" in rest and "run" in rest \
+                or cmd == "soda" and rest[:1] == ["scan"] or cmd == "dbt" and rest[:1] in (
+                    ["test"], ["build"]):
+            out.append(("ci-data-validation", detail))
         # a hop into another command's definition
         if cmd in ("make", "just", "invoke", "inv") and rest:
             targets = [w for w in words[1:] if not w.startswith("-") and "=" not in w]
             out += [("hop", cmd, t) for t in targets[:3]]
         elif cmd in ("tox", "nox"):
             out.append(("hop", cmd, ""))
+        elif cmd in _TASK_RUNNERS and rest:  # mise run test, task test, poe test
+            targets = [w for w in words[1:] if not w.startswith("-")]
+            if cmd == "mise" and targets[:1] in (["run"], ["r"]):
+                targets = targets[1:]
+            out += [("hop", _TASK_RUNNERS[cmd], t) for t in targets[:1]]
         elif cmd in ("bash", "sh", "zsh", "source", ".") and rest and rest[0].endswith(".sh"):
             out.append(("hop", "script", words[1]))
         elif cmd.endswith(".sh"):
@@ -1030,6 +1155,12 @@ def ci_commands(data, wd: str = "") -> list:
                 out.append(("run", " ".join(w for w in words if w), here))
                 node = {k: v for k, v in node.items() if k not in ("args", "command",
                                                                    "entrypoint")}
+            uses, given = node.get("uses"), node.get("with")
+            if isinstance(uses, str) and "ssh" in uses.lower() and isinstance(given, dict):
+                # an SSH action runs its script on a server (appleboy/ssh-action and the like)
+                out.extend(("remote", v, here) for sk, v in given.items()
+                           if str(sk).lower() in ("script", "command", "commands")
+                           and isinstance(v, str))
             for key, val in node.items():
                 k = str(key).lower()
                 if k in _USES_KEYS and isinstance(val, str):
@@ -1096,11 +1227,109 @@ def deploy_promotion(data) -> tuple | None:
     return None
 
 
+def bundle_jobs(data) -> list:
+    """``[(job, number of tasks, notifies on failure)]`` of a Databricks asset bundle
+    (``resources: jobs:``): a workflow of tasks that the platform runs, on a schedule or by
+    trigger, once deployed; ``email_notifications``/``webhook_notifications`` with
+    ``on_failure`` tell people when a run fails."""
+    res = data.get("resources") if isinstance(data, dict) else None
+    jobs = res.get("jobs") if isinstance(res, dict) else None
+    return [(str(name), len(job["tasks"]), any(
+        isinstance(job.get(k), dict) and job[k].get("on_failure")
+        for k in ("email_notifications", "webhook_notifications")))
+        for name, job in (jobs or {}).items()
+            if isinstance(job, dict) and isinstance(job.get("tasks"), list) and job["tasks"]] \
+        if isinstance(jobs, dict) else []
+
+
+def release_image_push(data) -> str | None:
+    """The step of a GitHub Actions workflow run on a release or a tag push that pushes an image
+    to a registry (a release published as an image, like a package uploaded to PyPI)."""
+    if not isinstance(data, dict):
+        return None
+    on = data.get("on", data.get(True))  # YAML 1.1 reads a bare `on` as True
+    push = on.get("push") if isinstance(on, dict) else None
+    release = (isinstance(on, dict) and "release" in on) or on == "release" \
+        or (isinstance(on, list) and "release" in on) \
+        or (isinstance(push, dict) and "tags" in push)
+    if not release:
+        return None
+    for kind, value, _wd in ci_commands(data):
+        if kind == "run" and re.search(r"\b(?:docker|podman)\s+(?:image\s+)?push\b", str(value)):
+            return str(value).strip().split("\n")[0]
+    jobs = data.get("jobs")
+    for job in jobs.values() if isinstance(jobs, dict) else []:
+        for step in job.get("steps") or [] if isinstance(job, dict) else []:
+            given = step.get("with") if isinstance(step, dict) else None
+            if "build-push-action" in str(step.get("uses", "") if isinstance(step, dict) else "") \
+                    and isinstance(given, dict) and given.get("push") in (True, "true"):
+                return str(step["uses"])
+    return None
+
+
 def jenkins_commands(text: str) -> list:
     """Shell commands of a Jenkinsfile (``sh '...'``, ``sh \"\"\"...\"\"\"``, ``bat``)."""
     found = re.findall(r"""\b(?:sh|bat)\s*\(?\s*(?:'''(.*?)'''|\"\"\"(.*?)\"\"\"|'([^'\n]*)'|"([^"\n]*)")""",
                        text, re.S)
     return [("run", next(g for g in groups if g), "") for groups in found if any(groups)]
+
+
+_TASK_FILES = {"mise": ("mise.toml", ".mise.toml", "mise/config.toml", ".config/mise.toml"),
+               "taskfile": ("Taskfile.yml", "Taskfile.yaml", "taskfile.yml", "taskfile.yaml",
+                            "pyproject.toml"),  # go-task, or taskipy's [tool.taskipy.tasks]
+               "poe": ("pyproject.toml", "poe_tasks.toml")}
+
+
+def _task_lines(value) -> list:
+    """Command lines of one task value: a string, a list of them, or a table with a command."""
+    if isinstance(value, str):
+        return value.split("\n")
+    if isinstance(value, list):
+        return [line for v in value for line in _task_lines(v)]
+    if isinstance(value, dict):
+        for key in ("run", "cmd", "cmds", "shell", "script", "sequence"):
+            if key in value:
+                return _task_lines(value[key])
+    return []
+
+
+def task_commands(kind: str, text: str, name: str, toml: bool = True) -> list:
+    """The command lines of task ``name`` in a mise.toml, Taskfile.yml or Poe the Poet table,
+    with those of the tasks it depends on (one level: ``depends``/``deps``)."""
+    try:
+        data = tomllib.loads(text) if toml else _load_yaml(text)
+    except (tomllib.TOMLDecodeError, ValueError):
+        return []
+    tasks = data.get("tasks") if isinstance(data, dict) else None
+    tool = data.get("tool") if isinstance(data, dict) else None
+    if isinstance(tool, dict):  # pyproject.toml: Poe the Poet or taskipy
+        tasks = ((tool.get("poe") if kind == "poe" else tool.get("taskipy")) or {}).get("tasks")
+    if not isinstance(tasks, dict) or name not in tasks:
+        return []
+    task = tasks[name]
+    lines = _task_lines(task)
+    deps = task.get("depends") or task.get("deps") or [] if isinstance(task, dict) else []
+    for dep in deps if isinstance(deps, list) else [deps]:
+        dep = dep.get("task") if isinstance(dep, dict) else dep
+        if isinstance(dep, str) and dep in tasks and dep != name:
+            lines += _task_lines(tasks[dep])
+    return [line for line in lines if isinstance(line, str)]
+
+
+def invoke_commands(source: str, name: str) -> list:
+    """The commands an Invoke task runs: string arguments of ``c.run("...")`` in the function
+    ``name`` of a tasks.py (``inv test-unit`` names ``test_unit``). Parsed, never run."""
+    try:
+        tree = ast.parse(source)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return []
+    for node in tree.body:
+        if isinstance(node, ast.FunctionDef) and node.name == name.replace("-", "_"):
+            return [sub.args[0].value for sub in ast.walk(node)
+                    if isinstance(sub, ast.Call) and isinstance(sub.func, ast.Attribute)
+                    and sub.func.attr == "run" and sub.args
+                    and isinstance(sub.args[0], ast.Constant) and isinstance(sub.args[0].value, str)]
+    return []
 
 
 def make_recipe(text: str, target: str) -> list:
@@ -1294,6 +1523,11 @@ _BY_NAME = {
     ".mypy.ini": [("linter-config", "mypy")], ".isort.cfg": [("linter-config", "isort")],
     ".pre-commit-config.yaml": [("pre-commit", "pre-commit hooks")],
     ".pre-commit-config.yml": [("pre-commit", "pre-commit hooks")],
+    # other Git hook managers run the same checks before each commit
+    "lefthook.yml": [("pre-commit", "lefthook Git hooks")],
+    "lefthook.yaml": [("pre-commit", "lefthook Git hooks")],
+    ".lefthook.yml": [("pre-commit", "lefthook Git hooks")],
+    ".lefthook.yaml": [("pre-commit", "lefthook Git hooks")],
     "renovate.json": [("dependency-updates", "Renovate")],
     ".renovaterc": [("dependency-updates", "Renovate")],
     ".renovaterc.json": [("dependency-updates", "Renovate")],
@@ -2072,6 +2306,10 @@ class _Scanner:
                     self.hit("ci-deploy", relpath, _line_of(text.split("\n"), command),
                              f"job {job} starts the service on its server: {command}"[:80],
                              project=project)
+            pushed = release_image_push(data)
+            if pushed:
+                self.hit("ci-publish", relpath, _line_of(text.split("\n"), pushed),
+                         f"a release pushes the image: {pushed}"[:80], project=project)
             chain = deploy_promotion(data)
             if chain:
                 self.hit("ci-environments", relpath, _line_of(text.split("\n"), chain[1]),
@@ -2086,6 +2324,13 @@ class _Scanner:
                     seen.add(("ci-environments", target))
                     self.hit("ci-environments", relpath, _line_of(lines, value),
                              f"deployment environment {value}"[:80], project=target)
+                continue
+            if kind == "remote":
+                match = _REMOTE_START.search(value)
+                if match and ("ci-deploy", target) not in seen:
+                    seen.add(("ci-deploy", target))
+                    self.hit("ci-deploy", relpath, _line_of(lines, match.group(0)),
+                             f"on a server over SSH: {match.group(0)}", project=target)
                 continue
             if kind == "uses":
                 for part, signal in _ACTIONS:
@@ -2125,6 +2370,9 @@ class _Scanner:
                     body = make_recipe(text, arg)
                     via = f"{n} target {arg}"
                     break
+        elif kind in ("invoke", "inv"):
+            body = invoke_commands(self.read_rel(join("tasks.py")) or "", arg)
+            via = f"tasks.py task {arg}"
         elif kind == "tox":
             text = self.read_rel(join("tox.ini")) or ""
             body = [ln.strip() for ln in text.split("\n")
@@ -2145,6 +2393,13 @@ class _Scanner:
                 if isinstance(data, (dict, list)) else []
             body = [line for text in body for line in str(text).split("\n")]
             via = arg
+        elif kind in ("mise", "taskfile", "poe"):
+            for n in _TASK_FILES[kind]:
+                text = self.read_rel(join(n))
+                if text is not None:
+                    body = task_commands(kind, text, arg, n.endswith(".toml"))
+                    via = f"{n} task {arg}"
+                    break
         elif kind == "task":
             for n in ("pixi.toml", "pyproject.toml"):
                 text = self.read_rel(join(n)) or ""
@@ -2198,6 +2453,15 @@ class _Scanner:
                              f"dbt schema tests on {tested} column(s)", project=project)
             if text and "AWS::" in text and "Resources" in text:
                 self._cloudformation(text, relpath, project)
+            if text and "tasks:" in text and re.search(r"^resources[ \t]*:", text, re.M):
+                for job, tasks, alerts in bundle_jobs(_load_yaml(text)):
+                    line = _line_of(text.split("\n"), f"{job}:")
+                    self.hit("pipeline", relpath, line,
+                             f"Databricks job {job} ({tasks} tasks)"[:80], project=project)
+                    if alerts:
+                        self.hit("failure-alerts", relpath, line,
+                                 f"Databricks job {job} notifies on failure"[:80],
+                                 project=project)
             if text and "steps:" in text and ("cloud-builders" in text or "entrypoint:" in text) \
                     and re.search(r"^steps:", text, re.M):
                 self._ci(relpath, abspath, "Google Cloud Build", project, text)
@@ -2497,7 +2761,8 @@ SIGNALS = frozenset(
        "ci-coverage", "ci-lint", "ci-image", "ci-deploy", "ci-train", "model-packaging",
        "ci-environments", "drift-monitor", "data-loading", "tracker-integration",
        "data-versioned", "data-tests", "flow-artefacts", "pipeline-deploy", "dvc-model",
-       "drift-job", "model-fit", "shared-features", "metric-test"}
+       "drift-job", "model-fit", "shared-features", "metric-test", "ci-publish",
+       "failure-alerts", "request-schema", "ci-data-validation"}
 )
 
 
