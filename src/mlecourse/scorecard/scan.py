@@ -981,7 +981,9 @@ _ACTIONS = (
     ("FlyteRegisterAction", "ci-deploy"),  # registers workflows on a Flyte cluster
 )
 #: A command run on a server over SSH that (re)starts the service there is a deployment.
-_REMOTE_START = re.compile(r"\bdocker\s+run\b|\bdocker[ -]compose\b[^\n]*\bup\b"
+#: Commands that start the service on the machine they run on (a container or a compose stack).
+_STARTS_SERVICE = re.compile(r"\bdocker\s+run\b|\bdocker[ -]compose\b[^\n]*\bup\b")
+_REMOTE_START = re.compile(_STARTS_SERVICE.pattern +
                            r"|\bsystemctl\s+(?:re)?start\b|\bpm2\s+(?:re)?start\b"
                            r"|\bkubectl\s+apply\b|\bhelm\s+upgrade\b")
 #: Task runners whose task a CI step names: command -> hop kind (the task is read and followed).
@@ -1178,9 +1180,6 @@ def ci_commands(data, wd: str = "") -> list:
         elif isinstance(node, str) and in_script:
             out.append(("run", node, wd))
     return out
-
-
-_STARTS_SERVICE = re.compile(r"\bdocker\s+run\b|\bdocker[ -]compose\b[^\n]*\bup\b")
 
 
 def server_runs(data) -> list:
