@@ -117,20 +117,15 @@ def normalise_name(name: str) -> str:
 def metadata_name_version(text: str) -> tuple[str | None, str | None]:
     """``(Name, Version)`` from the text of a distribution's ``METADATA`` (or ``PKG-INFO``) file.
 
-    Only the header block is read: it ends at the first empty line, before the long
-    description that makes up most of the file. Field names are matched without regard to
-    case and the first occurrence wins, as :mod:`email` (which ``importlib.metadata`` uses)
-    does; ``None`` for a missing field.
+    Only the header block goes to :mod:`email`'s parser (which ``importlib.metadata`` uses too):
+    it ends at the first empty line, before the long description that makes up most of the
+    file. ``None`` for a missing field.
     """
-    fields: dict[str, str] = {}
-    for line in text.splitlines():
-        if not line.strip():
-            break
-        if line[:1] in " \t" or ":" not in line:  # a folded continuation line, or not a field
-            continue
-        key, _, value = line.partition(":")
-        fields.setdefault(key.strip().lower(), value.strip())
-    return fields.get("name") or None, fields.get("version") or None
+    from email.parser import HeaderParser
+
+    header = re.split(r"\r?\n[ \t]*\r?\n", text, maxsplit=1)[0]
+    fields = HeaderParser().parsestr(header)
+    return fields.get("Name") or None, fields.get("Version") or None
 
 
 def installed_packages() -> dict[str, str]:
@@ -144,7 +139,7 @@ def installed_packages() -> dict[str, str]:
     found: dict[str, str] = {}
     for dist in distributions():
         # dist.metadata parses the whole file with the email parser, and dist.version parses
-        # it again: about 8x the time of reading the header block once (0.4 s for 300 packages).
+        # it again: about 4x the time of parsing the header block once (0.4 s for 300 packages).
         text = dist.read_text("METADATA") or dist.read_text("PKG-INFO") or ""
         name, version = metadata_name_version(text)
         if name:
