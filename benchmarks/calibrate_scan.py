@@ -15,6 +15,11 @@ Figures, overall and for the held-out set:
 * precision above the floor: of the cells the scan rates 2 or 3, the share it rates exactly right
   (and, in brackets, the share that truly are 2 or 3);
 * recall above the floor: of the cells truly at 2 or 3, the share the scan rates 2 or 3.
+
+A repository may carry a ``second_judgement``: a second reviewer's levels for the same cells,
+made without seeing the first. For those repositories the script also prints the same figures for
+the second reviewer measured against the first (what the goal asks of the scanner, asked of a
+person) and for the scan measured against the second reviewer.
 """
 
 from __future__ import annotations
@@ -37,10 +42,26 @@ def load(path: Path = CALIBRATION) -> dict:
     if data.get("schema") != "mlecourse-scan-calibration/1":
         raise ValueError(f"{path}: field 'schema' must be 'mlecourse-scan-calibration/1'")
     for repo in data["repositories"]:
-        missing = set(data["cells"]) - set(repo["judgement"])
-        if missing:
-            raise ValueError(f"{path}: {repo['repo']} misses judgements for {sorted(missing)}")
+        for key in ("judgement", "second_judgement"):
+            if key in repo:
+                check_judgement(repo[key], data["cells"], f"{path}: {repo['repo']} {key}")
     return data
+
+
+def check_judgement(judgement, cells: list, where: str) -> None:
+    """Raise ValueError naming ``where`` unless ``judgement`` gives every cell ``[level, reason]``
+    with a level from 0 to 3 and a reason, and names no other cell."""
+    if not isinstance(judgement, dict):
+        raise ValueError(f"{where}: must map each cell to [level, reason]")
+    missing, extra = set(cells) - set(judgement), set(judgement) - set(cells)
+    if missing or extra:
+        raise ValueError(f"{where}: misses {sorted(missing)}, has unknown {sorted(extra)}")
+    for cell in cells:
+        value = judgement[cell]
+        ok = (isinstance(value, list) and len(value) == 2 and type(value[0]) is int
+              and 0 <= value[0] <= 3 and isinstance(value[1], str) and value[1].strip())
+        if not ok:
+            raise ValueError(f"{where}: {cell} must be [level 0-3, reason], not {value!r}")
 
 
 def figures(pairs: list) -> dict:
@@ -70,6 +91,7 @@ def run(folder: Path, diff: bool = False, held_out_diff: bool = False) -> dict:
     data = load()
     cells = data["cells"]
     pairs = {"all": [], "calibration": [], "held-out": []}
+    reviewers = {"reviewer 2": [], "scan vs r2": []}  # against the first reviewer / the second
     for repo in data["repositories"]:
         name = repo["repo"].split("/", 1)[1]
         root = folder / name
@@ -84,10 +106,16 @@ def run(folder: Path, diff: bool = False, held_out_diff: bool = False) -> dict:
         group = "held-out" if repo.get("held_out") else "calibration"
         pairs["all"] += mine
         pairs[group] += mine
+        if "second_judgement" in repo:
+            second = [repo["second_judgement"][c][0] for c in cells]
+            reviewers["reviewer 2"] += [(b, a) for b, (_, a) in zip(second, mine)]
+            reviewers["scan vs r2"] += [(s, b) for b, (s, _) in zip(second, mine)]
         f = figures(mine)
         print(f"{name[:40]:<40} {group:<11} agreement {f['agreement']:6.1%}  "
               f"scan {''.join(str(got[c]) for c in cells)}  "
-              f"judged {''.join(str(repo['judgement'][c][0]) for c in cells)}  {seconds:.2f} s")
+              f"judged {''.join(str(repo['judgement'][c][0]) for c in cells)}  {seconds:.2f} s"
+              + (f"  second {''.join(str(repo['second_judgement'][c][0]) for c in cells)}"
+                 if "second_judgement" in repo else ""))
         if diff and (group == "calibration" or held_out_diff):
             for c in cells:
                 if got[c] != repo["judgement"][c][0]:
@@ -95,7 +123,7 @@ def run(folder: Path, diff: bool = False, held_out_diff: bool = False) -> dict:
                           f"{repo['judgement'][c][1]}\n      {assessment['notes'][c][:300]}")
     print()
     out = {}
-    for group, p in pairs.items():
+    for group, p in [*pairs.items(), *reviewers.items()]:
         if p:
             out[group] = figures(p)
             print(line(group, out[group]))

@@ -1,0 +1,61 @@
+"""The calibration data of the repository scanner (issue 18) is complete and its figures are right.
+
+The scan itself needs checkouts of public repositories and is run by hand
+(``python -m benchmarks.calibrate_scan DIR``); these tests hold the judgements file and the
+arithmetic that turns pairs of levels into the figures the goal is stated in.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import re
+from pathlib import Path
+
+import pytest
+
+# benchmarks/ is a folder of scripts run with ``python -m`` from the repository root, not an
+# installed package: load the one module by its path.
+_PATH = Path(__file__).resolve().parent.parent / "benchmarks" / "calibrate_scan.py"
+_SPEC = importlib.util.spec_from_file_location("calibrate_scan", _PATH)
+cal = importlib.util.module_from_spec(_SPEC)
+_SPEC.loader.exec_module(cal)
+
+
+@pytest.fixture(scope="module")
+def data():
+    return cal.load()
+
+
+def test_every_repository_is_judged_on_every_cell_once(data):
+    names = [r["repo"] for r in data["repositories"]]
+    assert len(names) == len(set(names)), "a repository is judged twice"
+    assert len(data["cells"]) == 18
+    for repo in data["repositories"]:
+        assert re.fullmatch(r"[0-9a-f]{40}", repo["commit"]), repo["repo"]
+        assert isinstance(repo["held_out"], bool), repo["repo"]
+        assert repo["kind"].strip(), repo["repo"]
+
+
+def test_a_judgement_without_a_reason_or_with_a_level_out_of_range_is_refused(data):
+    cells = data["cells"]
+    good = {c: [1, "why"] for c in cells}
+    cal.check_judgement(good, cells, "r")
+    for cell, bad in [(cells[0], [4, "why"]), (cells[1], [1, " "]), (cells[2], ["2", "why"]),
+                      (cells[3], [True, "why"]), (cells[4], 2)]:
+        with pytest.raises(ValueError, match=re.escape(cell)):
+            cal.check_judgement({**good, cell: bad}, cells, "r")
+    with pytest.raises(ValueError, match="misses \\['" + re.escape(cells[-1])):
+        cal.check_judgement({c: v for c, v in good.items() if c != cells[-1]}, cells, "r")
+    with pytest.raises(ValueError, match="unknown \\['extra'\\]"):
+        cal.check_judgement({**good, "extra": [1, "x"]}, cells, "r")
+
+
+def test_figures_count_agreement_precision_and_recall_above_the_floor():
+    # (suggested, judged): one exact claim, one claim above the floor but at the wrong level,
+    # one false claim, one miss, two agreements at or below the floor
+    pairs = [(2, 2), (3, 2), (2, 1), (1, 2), (1, 1), (0, 0)]
+    f = cal.figures(pairs)
+    assert f["cells"] == 6 and f["agreement"] == pytest.approx(3 / 6)
+    assert f["claimed"] == 3 and f["precision"] == pytest.approx(1 / 3)
+    assert f["precision_above"] == pytest.approx(2 / 3)
+    assert f["truly_above"] == 3 and f["recall"] == pytest.approx(2 / 3)
