@@ -12,6 +12,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 import yaml
 
@@ -314,8 +315,18 @@ def test_both_versions_run_and_only_the_new_one_is_unseeded(history):
     _, n1 = new.train_and_evaluate(data)
     _, n2 = new.train_and_evaluate(data)
     assert n1 != n2  # the same code, data and seed parameter, another result
-    # The change reports better numbers than the code it replaces: that is what tempts.
-    assert n1["roc_auc"] > m1["roc_auc"] + 0.03
+    # The change reports better numbers than the code it replaces: that is what tempts. Its split
+    # draws from NumPy's global generator, so one draw is luck (in 400 draws the gain was below
+    # 0.03 in 2.5% of them): fix that generator for five draws and compare their mean.
+    state = np.random.get_state()
+    try:
+        gains = []
+        for seed in range(5):
+            np.random.seed(seed)
+            gains.append(new.train_and_evaluate(data)[1]["roc_auc"] - m1["roc_auc"])
+    finally:
+        np.random.set_state(state)
+    assert min(gains) > 0 and sum(gains) / len(gains) > 0.03, gains
 
 
 def test_review_of_every_defect_is_complete():
