@@ -90,20 +90,29 @@ def test_teacher_tools_are_extensions_nbgrader_really_has():
         importlib.import_module(name)
 
 
+# One fresh Python per state asks both Jupyter parts what a new session would load: the server
+# extensions the server enables, then what `jupyter labextension list` prints (its own entry
+# point, run in the same process to start JupyterLab's imports once, not twice).
 _EFFECTIVE = """
 from jupyter_server.serverapp import ServerApp
 app = ServerApp()
 app.load_config_file()
 app.find_server_extensions()
 print(sorted(k for k, on in app.jpserver_extensions.items() if on and k.startswith("nbgrader")))
+print("=== labextension list ===", flush=True)
+from jupyterlab.labextensions import main
+main(argv=["list"])
 """
 
 
-def _jupyter(config_dir: Path, *args: str) -> str:
+def _tools_state(config_dir: Path) -> tuple[str, str]:
+    """(enabled nbgrader server extensions, `jupyter labextension list` output) for a config."""
     env = {**os.environ, "JUPYTER_CONFIG_DIR": str(config_dir)}
-    proc = subprocess.run([*args], env=env, capture_output=True, text=True, timeout=300,
-                          cwd=config_dir)
-    return proc.stdout + proc.stderr
+    proc = subprocess.run([sys.executable, "-c", _EFFECTIVE], env=env, capture_output=True,
+                          text=True, timeout=300, cwd=config_dir)
+    server, marker, lab = proc.stdout.partition("=== labextension list ===")
+    assert marker, proc.stdout + proc.stderr
+    return server, lab + proc.stderr
 
 
 def test_tools_hide_and_show_teacher_tools_for_one_account(tmp_path, monkeypatch, capsys):
@@ -112,25 +121,23 @@ def test_tools_hide_and_show_teacher_tools_for_one_account(tmp_path, monkeypatch
     # A setting the user already has is kept.
     (config_dir / "jupyter_server_config.json").write_text('{"ServerApp": {"port": 9999}}')
     monkeypatch.setenv("JUPYTER_CONFIG_DIR", str(config_dir))
-    python = sys.executable
-    jupyter = str(Path(python).parent / "jupyter")
 
     assert main(["classroom", "tools", "hide"]) == 0
     assert "hidden" in capsys.readouterr().out
-    server = _jupyter(config_dir, python, "-c", _EFFECTIVE)
+    server, lab = _tools_state(config_dir)
     assert "nbgrader.server_extensions.formgrader" not in server
     assert "nbgrader.server_extensions.assignment_list" in server  # learners keep Assignments
     kept = json.loads((config_dir / "jupyter_server_config.json").read_text())
     assert kept["ServerApp"]["port"] == 9999
-    lab = _jupyter(config_dir, jupyter, "labextension", "list")
     disabled = lab.split("Disabled extensions:")[1] if "Disabled extensions:" in lab else ""
     assert "@jupyter/nbgrader:formgrader" in disabled
     assert "@jupyter/nbgrader:create-assignment" in disabled
     assert "@jupyter/nbgrader:assignment-list" not in disabled
 
     assert main(["classroom", "tools", "show"]) == 0
-    assert "nbgrader.server_extensions.formgrader" in _jupyter(config_dir, python, "-c", _EFFECTIVE)
-    assert "Disabled extensions:" not in _jupyter(config_dir, jupyter, "labextension", "list")
+    server, lab = _tools_state(config_dir)
+    assert "nbgrader.server_extensions.formgrader" in server
+    assert "Disabled extensions:" not in lab and "nbgrader" in lab
 
     (config_dir / "jupyter_server_config.json").write_text("{broken")
     assert main(["classroom", "tools", "hide"]) == 2
