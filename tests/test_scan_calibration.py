@@ -59,3 +59,59 @@ def test_figures_count_agreement_precision_and_recall_above_the_floor():
     assert f["claimed"] == 3 and f["precision"] == pytest.approx(1 / 3)
     assert f["precision_above"] == pytest.approx(2 / 3)
     assert f["truly_above"] == 3 and f["recall"] == pytest.approx(2 / 3)
+
+
+# --- what the scan tells its users about its own accuracy --------------------------------------
+
+def test_the_scan_quotes_the_latest_held_out_round_of_the_calibration_file(data, tmp_path):
+    from mlecourse.scorecard import scan
+
+    latest = scan.held_out_figures()
+    held_out = [r for r in data["repositories"] if r["held_out"]]
+    # The figures shown belong to the held-out set in the calibration file, not an older one.
+    assert latest["repositories"] == len(held_out) and latest["cells"] == 18 * len(held_out)
+    if any("second_judgement" in r for r in held_out):
+        assert latest.get("second_reviewer") is not None
+    text = scan.trust_text()
+    assert f"On {latest['repositories']} public repositories" in text
+    assert f"{latest['agreement']:.0f}% of cells" in text and f"{latest['recall']:.0f}%" in text
+    (tmp_path / "README.md").write_text("# A model\n\nIt predicts defaults.\n")
+    assessment = scan.suggest(scan.scan(tmp_path))
+    for report in (scan.format_text(assessment), scan.format_markdown(assessment)):
+        assert " ".join(text.split())[:-1] in " ".join(report.split()).replace("\\", "")
+
+
+@pytest.mark.parametrize("entry, message", [
+    ({"round": 1, "repositories": 4, "cells": 72, "agreement": 163.9, "precision": 80,
+      "recall": 36.4}, r"held_out_rounds\[0\]'.agreement must be a percentage"),
+    ({"round": 1, "repositories": 0, "cells": 72, "agreement": 63.9, "precision": 80,
+      "recall": 36.4}, r"held_out_rounds\[0\]'.repositories must be a whole number"),
+    ({"round": 1, "repositories": 4, "cells": 72, "agreement": 63.9, "precision": 80},
+     r"held_out_rounds\[0\]'.recall must be a percentage"),
+])
+def test_malformed_held_out_figures_are_refused_naming_the_field(tmp_path, entry, message):
+    import yaml
+
+    from mlecourse.scorecard import scan
+
+    data = yaml.safe_load(scan.signal_map_path().read_text(encoding="utf-8"))
+    data["held_out_rounds"] = [entry]
+    path = tmp_path / "mle-maturity.signals.yaml"
+    path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    with pytest.raises(ValueError, match=message):
+        scan._load_signal_map(str(path), "mle-maturity")
+    data["held_out_rounds"] = [{**entry, "round": 2, "agreement": 50, "precision": 50,
+                                "recall": 50, "repositories": 1}] * 2
+    path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    with pytest.raises(ValueError, match=r"held_out_rounds\[1\]'.round must follow round 2"):
+        scan._load_signal_map(str(path), "mle-maturity")
+
+
+def test_the_book_claim_two_reviewers_agree_more_often_than_the_scan():
+    """book/evidence.md: two people reading the same files agree far more often than the scan
+    agrees with either of them (the last round, where both reviewers judged every cell)."""
+    from mlecourse.scorecard import scan
+
+    latest = scan.held_out_figures()
+    assert latest["second_reviewer"] >= max(latest["agreement"],
+                                            latest["agreement_with_second"]) + 15

@@ -47,6 +47,7 @@ import json
 import os
 import re
 import stat
+import textwrap
 import time
 import tomllib
 import unicodedata
@@ -2819,7 +2820,58 @@ def _load_signal_map(path: str, rubric_id: str) -> dict:
             if name not in signals:
                 raise ValueError(f"{path}: field 'cells.{cid}.evidence' names unknown signal "
                                  f"{name!r}")
+    _check_held_out(data.get("held_out_rounds"), path)
     return data
+
+
+_HELD_OUT_COUNTS = ("round", "repositories", "cells")
+_HELD_OUT_SHARES = ("agreement", "precision", "recall")
+#: a second reviewer's agreement with the first, and the scan's agreement with the second
+_HELD_OUT_OPTIONAL = ("second_reviewer", "agreement_with_second")
+
+
+def _check_held_out(rounds, path: str) -> None:
+    """The optional ``held_out_rounds``: whole-number counts and percentages, rounds in order."""
+    if rounds is None:
+        return
+    if not isinstance(rounds, list) or not rounds:
+        raise ValueError(f"{path}: field 'held_out_rounds' must be a non-empty list")
+    last = 0
+    for i, entry in enumerate(rounds):
+        where = f"{path}: field 'held_out_rounds[{i}]'"
+        if not isinstance(entry, dict):
+            raise ValueError(f"{where} must be a mapping")
+        for key in _HELD_OUT_COUNTS:
+            if type(entry.get(key)) is not int or entry[key] < 1:
+                raise ValueError(f"{where}.{key} must be a whole number of at least 1")
+        for key in (*_HELD_OUT_SHARES, *_HELD_OUT_OPTIONAL):
+            value = entry.get(key)
+            if key in _HELD_OUT_OPTIONAL and value is None:
+                continue
+            if type(value) not in (int, float) or not 0 <= value <= 100:
+                raise ValueError(f"{where}.{key} must be a percentage from 0 to 100")
+        if entry["round"] <= last:
+            raise ValueError(f"{where}.round must follow round {last}")
+        last = entry["round"]
+
+
+def held_out_figures(rubric_id: str = "mle-maturity") -> dict | None:
+    """The latest calibration round's figures on unseen repositories (``held_out_rounds`` of the
+    signals file), or None when the file records none."""
+    rounds = load_signal_map(rubric_id).get("held_out_rounds")
+    return dict(rounds[-1]) if rounds else None
+
+
+def trust_text(rubric_id: str = "mle-maturity") -> str:
+    """One sentence on how often the suggestions matched a reviewer on unseen repositories."""
+    f = held_out_figures(rubric_id)
+    if f is None:
+        return "Check every cell: the suggestions have not been compared with a reviewer's."
+    second = (f" (two reviewers matched each other on {f['second_reviewer']:.0f}%)"
+              if f.get("second_reviewer") is not None else "")
+    return (f"On {f['repositories']} public repositories it was never tuned on, the suggested "
+            f"level matched a reviewer's on {f['agreement']:.0f}% of cells{second}, and found "
+            f"{f['recall']:.0f}% of the cells a reviewer put at level 2 or 3: check every cell.")
 
 
 def load_signal_map(rubric_id: str = "mle-maturity") -> dict:
@@ -3154,7 +3206,8 @@ def format_text(assessment: dict, result: ScanResult | None = None) -> str:
     res = score(rubric, assessment["answers"])
     lines += ["", f"* {OUTSIDE} (above the level shown).",
               f"Suggested overall: {res.display['overall']}, weakest principle "
-              f"{res.display['weakest']} (every answer is a suggestion; change what is wrong)."]
+              f"{res.display['weakest']} (every answer is a suggestion; change what is wrong).",
+              *textwrap.wrap(trust_text(rubric.id), 100)]
     if result is not None:
         lines += [_printable(x) for x in _problem_lines(result)]
     return "\n".join(lines)
@@ -3200,7 +3253,7 @@ def format_markdown(assessment: dict, result: ScanResult | None = None) -> str:
              f"Suggested overall **{md_text(res.display['overall'])}**, weakest principle "
              f"**{md_text(res.display['weakest'])}**. These are suggestions "
              f"from a read-only scan; cells marked \\* need your own answer above the level "
-             f"shown ({md_text(OUTSIDE)}).", "",
+             f"shown ({md_text(OUTSIDE)}). {md_text(trust_text(rubric.id))}", "",
              "| Principle | Aspect | Level | Evidence |", "|---|---|:-:|---|"]
     for cid, cell in rubric.cells.items():
         by_signal: dict[str, list] = {}
