@@ -79,6 +79,15 @@ def test_the_scan_quotes_the_latest_held_out_round_of_the_calibration_file(data,
     assessment = scan.suggest(scan.scan(tmp_path))
     for report in (scan.format_text(assessment), scan.format_markdown(assessment)):
         assert " ".join(text.split())[:-1] in " ".join(report.split()).replace("\\", "")
+    # ... and the notebook scorecard's "Pre-fill from folder" says it too
+    from html import escape
+
+    from mlecourse.scorecard.widgets import Scorecard
+    from mlecourse.scorecard.widgets_scan import add_prefill_control
+
+    card = Scorecard("mle-maturity")
+    assert add_prefill_control(card).run(str(tmp_path))
+    assert escape(text) in card.message.value
 
 
 @pytest.mark.parametrize("entry, message", [

@@ -20,7 +20,7 @@ from html import escape
 
 import ipywidgets as w
 
-from mlecourse.scorecard.scan import SUPPORTED_RUBRICS, scan, suggest
+from mlecourse.scorecard.scan import SUPPORTED_RUBRICS, scan, suggest, trust_text
 
 
 @dataclass
@@ -51,8 +51,8 @@ class PrefillControl:
         card.message.value = (
             f"<span style='color:#1d4d6e'>Pre-filled {len(card.prefilled)} cells from a scan of "
             f"{escape(str(path))} ({s['files']:,} files). These are suggestions: change any "
-            f"level that is wrong; cells marked 'answer it yourself' cannot be seen in files."
-            f"{escape(extra)}</span>")
+            f"level that is wrong; cells marked 'answer it yourself' cannot be seen in files. "
+            f"{escape(trust_text(card.rubric.id))}{escape(extra)}</span>")
         return True
 
 
