@@ -107,6 +107,7 @@ for _sig, _mods in {
     "fairness-checks": ("fairlearn", "aif360", "fairness_indicators"),
     "load-tests": ("locust",),
     "pipeline": ("zenml", "kedro", "metaflow", "prefect", "airflow", "tfx", "kfp", "dagster",
+                 "dagster_cloud",
                  "flytekit", "sagemaker.workflow", "luigi", "stepfunctions",
                  "azureml.pipeline", "azure.ai.ml.dsl"),
     "evaluation": ("sklearn.metrics", "torchmetrics", "tensorflow_model_analysis", "evaluate"),
@@ -201,6 +202,7 @@ _SPECIAL_KEYWORDS = (
     "TestSuite", "Preset", "RecList",  # Evidently test suites and presets, RecList
     ".fit(", "def predict", "get_online_features", "Transform(", "get_artifact", "load_artifact",
     "download=True", "push_to_hub", "__main__", "command", "create_experiment", "create_trial",
+    "monitor", "Wandb", "MLFlowLogger", "MLflow", "CometLogger", "CometCallback", "Neptune",
 )
 
 
@@ -384,6 +386,7 @@ def _parse_signals(source: str, test: bool) -> list:
         out.append((signal, getattr(node, "lineno", None), detail, top))
 
     zenml_names = set()
+    tops, calls = _import_tops(nodes), []
     feature_imports, defines_predict = [], False  # see _shared_features
     bare_from = {a.asname or a.name: n.module.split(".")[0] for n in tree.body
                  if isinstance(n, ast.ImportFrom) and n.module for a in n.names}
@@ -468,6 +471,14 @@ def _parse_signals(source: str, test: bool) -> list:
             if last in _CALL_RULES:  # test suites, feature reuse: a few names, checked here
                 for sig, detail in _CALL_RULES[last](name, node):
                     add(sig, node, detail)
+            for sig, detail in _orchestration_signals(name, node, tops) \
+                    + _metrics_callback(name, node):
+                add(sig, node, detail)
+            if last == "Artifact" and name.startswith("wandb") and any(
+                    k.arg == "type" and isinstance(k.value, ast.Constant)
+                    and k.value.value == "model" for k in node.keywords):
+                signal = "model-registry"  # W&B model artefacts: every logged version is kept
+            calls.append(last)
             if signal:
                 add(signal, node, f"{name}(...)")
             for kw in node.keywords:
@@ -523,6 +534,11 @@ def _parse_signals(source: str, test: bool) -> list:
                     # inference_schema: the request schema of an Azure ML scoring script
                     add("api-schema", dec, "input_schema decorator")
                     add("serving-app", dec, "scoring script with an input schema")
+                elif dname.rsplit(".", 1)[-1] in ("asset_check", "multi_asset_check") \
+                        and not test and tops & _ORCHESTRATORS:
+                    add("pipeline-checks", dec, f"@{dname} checks the data in the pipeline")
+                elif dname.rsplit(".", 1)[-1] == "schedule" and not test and tops & {"dagster"}:
+                    add("pipeline-schedule", dec, f"@{dname} runs the pipeline on a schedule")
                 elif dname == "zenml.pipeline" or dname == "pipeline" and "pipeline" in zenml_names:
                     # ZenML stores every step output of a pipeline run as a versioned artefact
                     add("data-versioned", dec, "ZenML pipeline (step outputs are versioned "
@@ -547,6 +563,12 @@ def _parse_signals(source: str, test: bool) -> list:
         for node, detail in _training_entry_points(tree):
             add("train-command", node, detail)
     _shared_features(feature_imports, defines_predict, {sig for sig, *_ in out}, add)
+    step = None if test else _saved_with_preprocessing(calls, {sig for sig, *_ in out})
+    if step:
+        saved = next(line for sig, line, *_ in out if sig in ("model-saved", "model-packaging"))
+        add("saved-preprocessing", ast.Pass(lineno=saved),
+            f"the saved pipeline carries its {step}, so serving applies the training "
+            f"transformation"[:80])
     found = {sig: line for sig, line, *_ in reversed(out)}
     if "drift-library" in found and ("pipeline" in found
                                      or _JOB_RUNNERS & _import_tops(nodes)):
@@ -695,6 +717,124 @@ def _suite_signals(name: str, node: ast.Call) -> list:
 _CALL_RULES = {"TestSuite": _suite_signals, "Report": _suite_signals,
                "get_online_features": _reused_features, "Transform": _reused_features,
                "get_artifact": _reused_features, "load_artifact": _reused_features}
+
+
+#: Data checks an orchestrator runs with the pipeline: Dagster asset checks (also built by
+#: ``build_*_checks`` helpers), Airflow's SQL check operators.
+_PIPELINE_CHECK = re.compile(r"^(?:AssetCheckResult|AssetCheckSpec|build_\w+_checks"
+                             r"|SQL\w*CheckOperator)$")
+#: An orchestrator told to run on a schedule: Dagster schedules and cron automation, Flyte cron
+#: launch plans, Kubeflow recurring runs (Airflow DAGs and Prefect deployments: see
+#: :func:`_orchestration_signals`).
+_SCHEDULE_CALLS = frozenset({"ScheduleDefinition", "build_schedule_from_partitioned_job",
+                             "on_cron", "CronSchedule", "FixedRate", "create_recurring_run"})
+_ORCHESTRATORS = frozenset({"dagster", "dagster_cloud", "airflow", "prefect", "flytekit", "kfp"})
+#: Checkpoint callbacks that keep the model versions ranked by a validation metric.
+_CHECKPOINT = re.compile(r"Checkpoint|SaveModel|BestModel", re.I)
+#: Logger callbacks of trackers: handed to a trainer, they record every epoch's metrics.
+_TRACKER_CALLBACKS = frozenset({"WandbCallback", "WandbLogger", "WandbMetricsLogger",
+                                "MLFlowLogger", "MLflowCallback", "MLflowLogger", "CometLogger",
+                                "NeptuneLogger", "CometCallback", "NeptuneCallback"})
+
+
+def _orchestration_signals(name: str, node: ast.Call, tops: set) -> list:
+    """Data checks, freshness checks and schedules declared to an orchestrator (only in a file
+    that imports one, so a helper of the same name elsewhere counts for nothing).
+
+    A freshness check watches that the pipeline delivers on time (a health check of the
+    pipeline); other asset checks check the data each time the asset is made; a schedule makes
+    the orchestrator run the job (and its checks) by itself.
+    """
+    if not tops & _ORCHESTRATORS:
+        return []
+    last = name.rsplit(".", 1)[-1]
+    keys = {k.arg for k in node.keywords}
+    if "freshness" in last.lower() and ("check" in last.lower() or "Policy" in last):
+        return [("freshness-checks", f"{last}(...) watches that the data arrive on time")]
+    if _PIPELINE_CHECK.match(last):
+        return [("pipeline-checks", f"{last}(...) checks the data in the pipeline")]
+    if last in _SCHEDULE_CALLS:
+        return [("pipeline-schedule", f"{last}(...) runs the pipeline on a schedule")]
+    if last == "DAG" and any(k.arg in ("schedule", "schedule_interval") and not (
+            isinstance(k.value, ast.Constant) and k.value.value in (None, "@once"))
+            for k in node.keywords):
+        return [("pipeline-schedule", "an Airflow DAG with a schedule")]
+    if last in ("serve", "deploy", "to_deployment") and keys & {"cron", "interval", "rrule",
+                                                                "schedule", "schedules"}:
+        return [("pipeline-schedule", f"{last}(...) with a schedule")]
+    return []
+
+
+def _metrics_callback(name: str, node: ast.Call) -> list:
+    """A tracker's logger callback (``WandbCallback()``, ``MLFlowLogger(...)``), or a checkpoint
+    callback that keeps models by a validation metric (``ModelCheckpoint(monitor="val_loss")``):
+    the metrics of every run are recorded with the model they belong to."""
+    last = name.rsplit(".", 1)[-1]
+    if last in _TRACKER_CALLBACKS:
+        return [("run-metrics", f"{last}(...) records each epoch's metrics")]
+    if _CHECKPOINT.search(last) and any(
+            k.arg == "monitor" and isinstance(k.value, ast.Constant)
+            and isinstance(k.value.value, str) and k.value.value for k in node.keywords):
+        return [("run-metrics", f"{last}(monitor=...) keeps models by a validation metric"
+                 [:80])]
+    return []
+
+
+#: Fitted preprocessing steps of scikit-learn (a scaler, imputer, encoder, column transformer).
+_PREPROCESSOR = re.compile(r"(?:Scaler|Imputer|Encoder|ColumnTransformer|Discretizer|"
+                           r"PowerTransformer|QuantileTransformer)$")
+_SK_PIPELINES = frozenset({"Pipeline", "make_pipeline"})
+
+
+def _saved_with_preprocessing(calls: list, found: set) -> str | None:
+    """The preprocessing class a file fits inside a scikit-learn pipeline that it saves whole
+    (``joblib.dump(pipe, ...)``, ``mlflow.sklearn.log_model``): whoever loads the model applies
+    the training transformation. ``calls``: the last parts of the names the file calls."""
+    if not found & {"model-saved", "model-packaging"} or not _SK_PIPELINES & set(calls):
+        return None
+    return next((c for c in calls if _PREPROCESSOR.search(c)), None)
+
+
+PLACEHOLDER_MAX = 2048  #: bytes: a longer test file is never a placeholder (parsed once only)
+_PLACEHOLDER_CACHE: dict = {}
+
+
+def placeholder_tests(source: str, limit: int | None = None) -> bool:
+    """Does every test in ``source`` check only constants (``assert 1 == 1``, ``assert True``,
+    ``pass``)? Such a file tests nothing of the project. Sources longer than ``limit`` are
+    taken as real tests without parsing."""
+    if limit is not None and len(source) > limit:
+        return False
+    key = (hash(source), len(source))  # copies of one test file are parsed once
+    if key not in _PLACEHOLDER_CACHE:
+        if len(_PLACEHOLDER_CACHE) >= _SIGNAL_CACHE_MAX:
+            _PLACEHOLDER_CACHE.clear()
+        _PLACEHOLDER_CACHE[key] = _only_constant_checks(source)
+    return _PLACEHOLDER_CACHE[key]
+
+
+def _only_constant_checks(source: str) -> bool:
+    """See :func:`placeholder_tests`."""
+    try:
+        tree = ast.parse(source)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return False
+    tests = [n for n in ast.walk(tree) if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))
+             and n.name.startswith("test")]
+    if not tests:
+        return False
+    for fn in tests:
+        for stmt in fn.body:
+            if isinstance(stmt, ast.Pass) or isinstance(stmt, ast.Expr) \
+                    and isinstance(stmt.value, ast.Constant):
+                continue  # pass, a docstring
+            if isinstance(stmt, ast.Assert) and all(
+                    isinstance(n, (ast.Constant, ast.Compare, ast.cmpop, ast.BoolOp, ast.boolop,
+                                   ast.UnaryOp, ast.unaryop, ast.Load))
+                    for n in ast.walk(stmt.test)):
+                continue  # assert 1 == 1, assert True
+            return False
+    return True
 
 
 def _optional_import_ranges(nodes: list) -> list:
@@ -1118,6 +1258,15 @@ _USES_KEYS = frozenset({"uses", "task", "image", "orb", "plugin", "name_of_actio
 _WD_KEYS = ("working-directory", "workingdirectory", "working_directory", "dir", "workdir")
 
 
+def _cli_action(uses) -> str | None:
+    """The tool an action wraps when it is named ``<tool>-cli`` (``.../dagster-cloud-cli@v1``):
+    its ``with: command:`` is a command line of that tool."""
+    if not isinstance(uses, str):
+        return None
+    name = uses.split("@", 1)[0].rstrip("/").rsplit("/", 1)[-1].lower()
+    return name[:-4] if name.endswith("-cli") and len(name) > 4 else None
+
+
 def ci_commands(data, wd: str = "") -> list:
     """``[("run", text, wd) | ("uses", text, wd)]`` from a parsed CI file of any common system.
 
@@ -1158,6 +1307,9 @@ def ci_commands(data, wd: str = "") -> list:
                 node = {k: v for k, v in node.items() if k not in ("args", "command",
                                                                    "entrypoint")}
             uses, given = node.get("uses"), node.get("with")
+            tool = _cli_action(uses)
+            if tool and isinstance(given, dict) and isinstance(given.get("command"), str):
+                out.append(("run", f"{tool} {given['command']}", here))
             if isinstance(uses, str) and "ssh" in uses.lower() and isinstance(given, dict):
                 # an SSH action runs its script on a server (appleboy/ssh-action and the like)
                 out.extend(("remote", v, here) for sk, v in given.items()
@@ -1264,6 +1416,31 @@ def release_image_push(data) -> str | None:
                     and isinstance(given, dict) and given.get("push") in (True, "true"):
                 return str(step["uses"])
     return None
+
+
+def platform_deploys(data) -> list:
+    """``[(signal, service, detail)]`` of a hosting platform's blueprint that deploys on every
+    push: Render (``render.yaml`` services; ``autoDeploy`` is on unless set false) and the
+    DigitalOcean App Platform (``deploy_on_push: true``). The platform builds and releases each
+    pushed commit, as a CI deploy step would; a ``healthCheckPath`` is the service's health
+    check."""
+    services = data.get("services") if isinstance(data, dict) else None
+    out = []
+    for svc in services if isinstance(services, list) else []:
+        if not isinstance(svc, dict):
+            continue
+        name = str(svc.get("name", ""))[:40]
+        source = svc.get("github") or svc.get("gitlab") or {}
+        if "type" in svc and svc.get("autoDeploy", True) not in (False, "false") \
+                and svc.get("autoDeployTrigger", "commit") != "off" \
+                or isinstance(source, dict) and source.get("deploy_on_push") is True:
+            out.append(("ci-deploy", name, f"the platform deploys service {name} on every push"))
+        path, check = svc.get("healthCheckPath"), svc.get("health_check")
+        if not path and isinstance(check, dict):
+            path = check.get("http_path")
+        if isinstance(path, str) and path:
+            out.append(("health-check", name, f"health check {path} of service {name}"[:80]))
+    return out
 
 
 def jenkins_commands(text: str) -> list:
@@ -1544,6 +1721,8 @@ _CI_NAMES = {"azure-pipelines.yml": "Azure Pipelines", "azure-pipelines.yaml": "
              "buildspec.yml": "AWS CodeBuild", "buildspec.yaml": "AWS CodeBuild",
              ".drone.yml": "Drone CI", "jenkinsfile": "Jenkins"}
 _ROOT_CI = {".gitlab-ci.yml": "GitLab CI", ".gitlab-ci.yaml": "GitLab CI"}
+#: Blueprints of hosting platforms that build and deploy each push (see platform_deploys).
+_PLATFORM_FILES = frozenset({"render.yaml", "render.yml", "app.yaml", "app.yml"})
 #: Lower-case name prefixes of documentation files that are signals wherever they are.
 _DOC_PREFIXES = {
     "model_card": "model-card", "model-card": "model-card", "modelcard": "model-card",
@@ -2245,6 +2424,9 @@ class _Scanner:
             self.hit("pytest-config", relpath, detail="pytest conftest (parsed, never run)",
                      project=project)
             test = True
+        elif test and placeholder_tests(text := self.read(abspath, relpath) or "",
+                                        PLACEHOLDER_MAX):
+            return  # assert 1 == 1 tests nothing of the project
         elif test:
             self.hit("tests", relpath, project=project)
             if "integration" in lname or "e2e" in lname or "end_to_end" in lname:
@@ -2439,6 +2621,11 @@ class _Scanner:
             self.hit("lockfile", relpath, detail="conda-lock file", project=project)
         elif lname.startswith(("openapi.", "swagger.")):
             self.hit("api-schema", relpath, project=project)
+        elif lname in _PLATFORM_FILES:
+            text = self.read(abspath, relpath) or ""
+            for signal, service, detail in platform_deploys(_load_yaml(text)):
+                self.hit(signal, relpath, _line_of(text.split("\n"), service), detail,
+                         project=project)
         elif parent.endswith(("issue_template", ".gitlab/issue_templates")):
             self.hit("issue-template", relpath, project=project)
         elif "conf" in parent.split("/") and lname.startswith(("catalog", "parameters")):
@@ -2761,7 +2948,8 @@ SIGNALS = frozenset(
        "ci-environments", "drift-monitor", "data-loading", "tracker-integration",
        "data-versioned", "data-tests", "flow-artefacts", "pipeline-deploy", "dvc-model",
        "drift-job", "model-fit", "shared-features", "metric-test", "ci-publish",
-       "failure-alerts", "request-schema", "ci-data-validation"}
+       "failure-alerts", "request-schema", "ci-data-validation", "pipeline-checks",
+       "pipeline-schedule", "freshness-checks", "saved-preprocessing"}
 )
 
 
