@@ -290,8 +290,9 @@ def test_tested_package_with_ci(tmp_path):
     tag = evidence(a, "versioning.code", "git-tag")[0]
     assert tag["path"] == ".git/refs/tags/v0.1.0" and "1 tag(s): v0.1.0" in tag["detail"]
     assert "Level 2: found git, git-tag, ci, pr-template" in a["notes"]["versioning.code"]
-    assert ("Level 3 needs changelog + (ci-deploy or iac or ci-publish); not found: ci-deploy, "
-            "iac, ci-publish") in a["notes"]["versioning.code"]
+    assert ("Level 3 needs changelog + (ci-deploy or ci-deploy-manual or iac or ci-publish); "
+            "not found: ci-deploy, ci-deploy-manual, iac, ci-publish") in a["notes"][
+        "versioning.code"]
     ci = evidence(a, "testing.code", "ci-tests")[0]
     assert ci == {"signal": "ci-tests", "path": ".github/workflows/ci.yml", "line": 10,
                   "detail": "pytest --cov=churn --cov-report=xml"}
@@ -2156,3 +2157,45 @@ def test_a_served_model_saved_with_its_preprocessing_serves_the_training_feature
     # without a service that loads it, nothing is served
     alone = write(tmp_path / "alone", {"src/train.py": train})
     assert levels(suggest(scan(alone)))["deployment.data"] == 0
+
+
+@pytest.mark.parametrize("steps, level", [
+    (["terraform -chdir=infra apply -auto-approve"], 1),  # infrastructure only: no code deployed
+    (["docker build -t api . && docker push api", "terraform apply -auto-approve"], 2),
+    (["aws lambda update-function-configuration --function-name api --environment x"], 2),
+])
+def test_infrastructure_applied_by_ci_deploys_code_only_with_the_image_it_runs(tmp_path, steps,
+                                                                             level):
+    runs = "".join(f"      - run: {step}\n" for step in steps)
+    ci = f"on: [push]\njobs:\n  d:\n    steps:\n{runs}"
+    root = write(tmp_path, {".github/workflows/cd.yml": ci, "infra/main.tf": "# infra\n"})
+    assert levels(suggest(scan(root)))["deployment.code"] == level
+
+
+@pytest.mark.parametrize("trigger, code_level, model_level", [
+    ("on: [push]", 2, 2),
+    ("on:\n  workflow_dispatch:", 2, 1),  # one click deploys the code, but nothing is automatic
+])
+def test_a_model_deployed_only_when_someone_starts_the_workflow_is_deployed_by_hand(
+        tmp_path, trigger, code_level, model_level):
+    ci = (f"{trigger}\njobs:\n  deploy:\n"
+          "    uses: Org/templates/.github/workflows/create-deployment.yml@main\n"
+          "    with:\n      endpoint_name: taxi\n")
+    train = ("import mlflow\nmlflow.sklearn.log_model(model, 'model', "
+             "registered_model_name='taxi')\n")
+    got = levels(suggest(scan(write(tmp_path, {".github/workflows/deploy.yml": ci,
+                                               "src/train.py": train}))))
+    assert (got["deployment.code"], got["deployment.model"]) == (code_level, model_level)
+
+
+@pytest.mark.parametrize("extra, level", [
+    ({}, 1),  # gated and packaged, but the service is put into use by hand
+    ({"flows/train.py": "from prefect import flow\n"}, 2),  # the gate sits in a pipeline
+])
+def test_a_gate_before_packaging_deploys_automatically_only_within_a_pipeline_or_cd(
+        tmp_path, extra, level):
+    evaluate = ("import mlflow\n\ndef promote(auc, threshold):\n    if auc < threshold:\n"
+                "        raise ValueError('worse than the threshold')\n"
+                "    mlflow.sklearn.log_model(model, 'model')\n")
+    root = write(tmp_path, {"src/evaluate.py": evaluate, **extra})
+    assert levels(suggest(scan(root)))["deployment.model"] == level

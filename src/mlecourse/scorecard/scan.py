@@ -1095,7 +1095,8 @@ _DEPLOYS = (  # (command, words that must follow somewhere) -> ci-deploy
     ("fly", ("deploy",)), ("flyctl", ("deploy",)), ("eb", ("deploy",)), ("heroku", ("release",)),
     ("mlflow", ("deployments",)), ("anyscale", ("rollout", "deploy")),
     ("databricks", ("deploy",)), ("twine", ("upload",)), ("flit", ("publish",)),
-    ("aws", ("update-function-code", "update-service", "deploy", "create-endpoint",
+    ("aws", ("update-function-code", "update-function-configuration", "update-service", "deploy",
+             "create-endpoint",
              "update-endpoint", "create-stack", "update-stack")),
     ("bentoml", ("deploy",)), ("modal", ("deploy",)), ("copilot", ("deploy",)),
     ("cf", ("push",)),  # Cloud Foundry
@@ -1156,6 +1157,17 @@ _PUSH_PLATFORMS = re.compile(r"heroku|dokku|scalingo|clever-?cloud|azurewebsites
 _DEPLOY_WORD = re.compile(r"deploy(?:[-_]?\w+)?(?:\.py)?$")
 
 
+#: Tools that apply infrastructure definitions (networks, registries, clusters, databases).
+_INFRA_TOOLS = frozenset({"terraform", "tofu", "pulumi"})
+
+
+def _infra_only(cmd: str, rest: list) -> bool:
+    """``terraform apply``, ``pulumi up``, ``az deployment ... create``: the step creates or
+    changes infrastructure; it builds and releases no code or model by itself (the service
+    that runs on it is deployed by another step, or by hand)."""
+    return cmd in _INFRA_TOOLS or cmd == "az" and rest[:1] == ["deployment"]
+
+
 def _git_push_deploy(cmd: str, rest: list) -> bool:
     """``git push heroku main``, ``git push dokku@host:app``: a push-to-deploy platform.
 
@@ -1201,7 +1213,9 @@ def command_signals(line: str) -> list:
                 or cmd in ("kaniko", "executor") or (cmd == "docker-compose" and "build" in rest):
             out.append(("ci-image", detail))
         need = _DEPLOY_MAP.get(cmd)
-        if need and set(rest) & set(need) or cmd in ("poetry", "uv", "hatch") \
+        if need and set(rest) & set(need) and _infra_only(cmd, rest):
+            out.append(("ci-infra", detail))
+        elif need and set(rest) & set(need) or cmd in ("poetry", "uv", "hatch") \
                 and rest[:1] == ["publish"] or _git_push_deploy(cmd, rest) \
                 or cmd == "heroku" and rest[:1] in (["container:release"], ["container:push"]):
             out.append(("ci-deploy", detail))
@@ -1416,6 +1430,18 @@ def release_image_push(data) -> str | None:
                     and isinstance(given, dict) and given.get("push") in (True, "true"):
                 return str(step["uses"])
     return None
+
+
+def started_by_hand(data) -> bool:
+    """Is a GitHub Actions workflow run only when someone starts it (``workflow_dispatch``)?"""
+    on = data.get("on", data.get(True)) if isinstance(data, dict) else None
+    names = [on] if isinstance(on, str) else list(on) if isinstance(on, (list, dict)) else []
+    return names == ["workflow_dispatch"]
+
+
+#: A reusable workflow of another repository named for deployment (``create-deployment.yml``).
+_REUSABLE_DEPLOY = re.compile(r"/\.github/workflows/[\w.-]*(?:deploy|create-endpoint|release)"
+                              r"[\w.-]*\.ya?ml@", re.I)
 
 
 def platform_deploys(data) -> list:
@@ -2045,6 +2071,7 @@ class _Scanner:
         self.every = max(1, int(every))
         self.read_limit = int(read_limit)
         self.result = ScanResult(root=root)
+        self.manual_ci = False  #: reading a workflow that only runs when started by hand
         self.stats = {"files": 0, "folders": 0, "files_read": 0, "bytes_read": 0,
                       "truncated": 0, "skipped_folders": 0, "links_not_followed": 0,
                       "special_files": 0, "problems_not_listed": 0, "submodules": 0}
@@ -2057,6 +2084,8 @@ class _Scanner:
 
     def hit(self, signal: str, path: str, line: int | None = None, detail: str | None = None,
             count: int = 1, project: str = SHARED) -> None:
+        if signal == "ci-deploy" and self.manual_ci:
+            signal = "ci-deploy-manual"  # the deploy runs when someone starts the workflow
         if signal in TRAINING_SIGNALS:
             top = path.split("/", 1)[0] if "/" in path else ""
             if top not in self.result.training_places:
@@ -2472,6 +2501,14 @@ class _Scanner:
         text = self.read(abspath, relpath) if text is None else text
         if text is None:
             return
+        self.manual_ci = system == "GitHub Actions" and started_by_hand(_load_yaml(text))
+        try:
+            self._ci_commands(relpath, system, project, text)
+        finally:
+            self.manual_ci = False
+
+    def _ci_commands(self, relpath: str, system: str, project: str, text: str) -> None:
+        """The signals of the commands a CI file runs (see :meth:`_ci`)."""
         seen_deploys: set = set()
         if system == "Jenkins":
             commands = jenkins_commands(text)
@@ -2513,6 +2550,11 @@ class _Scanner:
                     self.hit("ci-deploy", relpath, _line_of(lines, match.group(0)),
                              f"on a server over SSH: {match.group(0)}", project=target)
                 continue
+            if kind == "uses" and _REUSABLE_DEPLOY.search(value) \
+                    and ("ci-deploy", target) not in seen:
+                seen.add(("ci-deploy", target))
+                self.hit("ci-deploy", relpath, _line_of(lines, value),
+                         f"reusable workflow {value}"[:80], project=target)
             if kind == "uses":
                 for part, signal in _ACTIONS:
                     if signal and part in value and (signal, target) not in seen:
@@ -2949,7 +2991,8 @@ SIGNALS = frozenset(
        "data-versioned", "data-tests", "flow-artefacts", "pipeline-deploy", "dvc-model",
        "drift-job", "model-fit", "shared-features", "metric-test", "ci-publish",
        "failure-alerts", "request-schema", "ci-data-validation", "pipeline-checks",
-       "pipeline-schedule", "freshness-checks", "saved-preprocessing"}
+       "pipeline-schedule", "freshness-checks", "saved-preprocessing", "ci-infra",
+       "ci-deploy-manual"}
 )
 
 
