@@ -2199,3 +2199,15 @@ def test_a_gate_before_packaging_deploys_automatically_only_within_a_pipeline_or
                 "    mlflow.sklearn.log_model(model, 'model')\n")
     root = write(tmp_path, {"src/evaluate.py": evaluate, **extra})
     assert levels(suggest(scan(root)))["deployment.model"] == level
+
+
+@pytest.mark.parametrize("terraform, level", [
+    ('resource "azurerm_application_insights" "appi" {\n  application_type = "web"\n}\n', 1),
+    ('resource "azurerm_application_insights" "appi" {}\n'
+     'resource "azurerm_monitor_metric_alert" "slow" {}\n', 2),
+    ('# resource "azurerm_application_insights" "appi" {}\n', 0),  # a comment provisions nothing
+    ('resource "azurerm_storage_account" "sa" {}\n', 0),
+])
+def test_monitoring_provisioned_as_terraform_resources(tmp_path, terraform, level):
+    root = write(tmp_path, {"infrastructure/monitoring.tf": terraform})
+    assert levels(suggest(scan(root)))["monitoring.code"] == level

@@ -1645,6 +1645,16 @@ YAML_K8S = _rules([
      r"^kind:[ \t]*(?:Workflow|CronWorkflow|WorkflowTemplate|Pipeline|PipelineRun|Task)\b"
      r"|^[ \t]*pipelineSpec[ \t]*:"),
 ])
+#: Monitoring declared as Terraform resources: metrics collected for the service (Application
+#: Insights, dashboards) and alert rules on them.
+TERRAFORM = _rules([
+    ("metrics-export", ("application_insights", "_dashboard"),
+     r'^[ \t]*resource[ \t]+"(?:azurerm_application_insights|aws_cloudwatch_dashboard'
+     r'|google_monitoring_dashboard)"'),
+    ("alert-rules", ("alarm", "alert"),
+     r'^[ \t]*resource[ \t]+"(?:aws_cloudwatch_metric_alarm|azurerm_monitor_metric_alert'
+     r'|azurerm_monitor_scheduled_query_rules_alert\w*|google_monitoring_alert_policy)"'),
+])
 DOCKER = _rules([("health-check", ("HEALTHCHECK", "healthcheck"), r"(?i:^[ \t]*HEALTHCHECK\b)")])
 MAKE = _rules([("train-command", ("train", "dvc"),
                 r"^(?:re)?train[\w-]*[ \t]*:|^[ \t]+.*\bdvc\s+repro\b")])
@@ -2384,6 +2394,7 @@ class _Scanner:
             return
         if ext == "tf":
             self.hit("iac", relpath, detail="Terraform", project=project)
+            self.search(abspath, relpath, TERRAFORM, project)
             return
         if ext == "dockerfile" or lname.startswith(("dockerfile.", "containerfile.")):
             self._dockerfile(abspath, relpath, project)
@@ -2976,7 +2987,7 @@ def scan(path: str | Path, progress: Callable[[int], None] | None = None, every:
 #: Every signal the scanner can record (the signals file must describe exactly these).
 SIGNALS = frozenset(
     set(_IMPORTS.values()) | set(_CALLS.values())
-    | {s for rules in (YAML_K8S, DOCKER, MAKE, PYPROJECT, SETUPCFG, TOX, GITATTRIBUTES,
+    | {s for rules in (YAML_K8S, TERRAFORM, DOCKER, MAKE, PYPROJECT, SETUPCFG, TOX, GITATTRIBUTES,
                        GITCONFIG, DVCCONFIG, GITIGNORE) for s, _, _ in rules}
     | {s for pairs in _BY_NAME.values() for s, _ in pairs}
     | set(_DOC_PREFIXES.values()) | {s for _, s in _STEM_SIGNALS}
