@@ -2211,3 +2211,22 @@ def test_a_gate_before_packaging_deploys_automatically_only_within_a_pipeline_or
 def test_monitoring_provisioned_as_terraform_resources(tmp_path, terraform, level):
     root = write(tmp_path, {"infrastructure/monitoring.tf": terraform})
     assert levels(suggest(scan(root)))["monitoring.code"] == level
+
+
+@pytest.mark.parametrize("code, tracked", [
+    ("import wandb\n\nshow = wandb.Image(x.reshape(28, 28))\n", False),  # a helper, no run
+    ("import wandb\n\nwandb.init(project='digits')\nwandb.log({'loss': 0.1})\n", True),
+])
+def test_a_tracker_used_only_for_its_data_types_tracks_no_run(tmp_path, code, tracked):
+    assert scan(write(tmp_path, {"explore.py": code})).found("experiment-tracking") is tracked
+
+
+@pytest.mark.parametrize("code, saved", [
+    ("from lightning.pytorch.callbacks import ModelCheckpoint\ncb = ModelCheckpoint(dirpath='c')\n",
+     True),
+    ("from fastai.callback.tracker import SaveModelCallback\ncb = SaveModelCallback()\n", True),
+    ("import torch.utils.checkpoint as cp\ny = cp.checkpoint(f, x)\n", False),  # activations
+])
+def test_a_checkpoint_callback_saves_the_model(tmp_path, code, saved):
+    got = levels(suggest(scan(write(tmp_path, {"fit_net.py": code}))))
+    assert got["versioning.model"] == (1 if saved else 0)

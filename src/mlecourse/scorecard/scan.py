@@ -203,6 +203,7 @@ _SPECIAL_KEYWORDS = (
     ".fit(", "def predict", "get_online_features", "Transform(", "get_artifact", "load_artifact",
     "download=True", "push_to_hub", "__main__", "command", "create_experiment", "create_trial",
     "monitor", "Wandb", "MLFlowLogger", "MLflow", "CometLogger", "CometCallback", "Neptune",
+    "Checkpoint", "SaveModelCallback",
 )
 
 
@@ -387,6 +388,10 @@ def _parse_signals(source: str, test: bool) -> list:
 
     zenml_names = set()
     tops, calls = _import_tops(nodes), []
+    attrs: dict = {}  # module alias -> attributes used (import wandb; wandb.Image ...)
+    for node in nodes:
+        if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name):
+            attrs.setdefault(node.value.id, set()).add(node.attr)
     feature_imports, defines_predict = [], False  # see _shared_features
     bare_from = {a.asname or a.name: n.module.split(".")[0] for n in tree.body
                  if isinstance(n, ast.ImportFrom) and n.module for a in n.names}
@@ -407,6 +412,9 @@ def _parse_signals(source: str, test: bool) -> list:
                         add("model-registry", node, "ZenML Model (model control plane)", "zenml")
             else:
                 names = [a.name for a in node.names]
+                if any(a.name in _TRACKERS and _helpers_only(attrs.get(a.asname or a.name))
+                       for a in node.names):
+                    continue  # import wandb ... wandb.Image(x): a helper, no run is tracked
             for name in names:
                 parts = name.split(".")
                 extra = parts[2:3] if parts[:2] == ["zenml", "integrations"] else []
@@ -729,12 +737,19 @@ _PIPELINE_CHECK = re.compile(r"^(?:AssetCheckResult|AssetCheckSpec|build_\w+_che
 _SCHEDULE_CALLS = frozenset({"ScheduleDefinition", "build_schedule_from_partitioned_job",
                              "on_cron", "CronSchedule", "FixedRate", "create_recurring_run"})
 _ORCHESTRATORS = frozenset({"dagster", "dagster_cloud", "airflow", "prefect", "flytekit", "kfp"})
-#: Checkpoint callbacks that keep the model versions ranked by a validation metric.
-_CHECKPOINT = re.compile(r"Checkpoint|SaveModel|BestModel", re.I)
+#: Checkpoint callbacks (classes: ``ModelCheckpoint``, ``SaveModelCallback``), which write the
+#: model during training; with ``monitor=`` they keep the versions ranked by a validation metric.
+_CHECKPOINT = re.compile(r"[A-Z]\w*Checkpoint$|SaveModelCallback$")
 #: Logger callbacks of trackers: handed to a trainer, they record every epoch's metrics.
 _TRACKER_CALLBACKS = frozenset({"WandbCallback", "WandbLogger", "WandbMetricsLogger",
                                 "MLFlowLogger", "MLflowCallback", "MLflowLogger", "CometLogger",
                                 "NeptuneLogger", "CometCallback", "NeptuneCallback"})
+
+
+def _helpers_only(used) -> bool:
+    """Are the attributes a file uses of a tracker module only its data types (``wandb.Image``,
+    ``wandb.Table``: classes, capitalised)? Then the file starts, logs and tracks no run."""
+    return bool(used) and all(name[:1].isupper() for name in used)
 
 
 def _orchestration_signals(name: str, node: ast.Call, tops: set) -> list:
@@ -772,12 +787,14 @@ def _metrics_callback(name: str, node: ast.Call) -> list:
     last = name.rsplit(".", 1)[-1]
     if last in _TRACKER_CALLBACKS:
         return [("run-metrics", f"{last}(...) records each epoch's metrics")]
-    if _CHECKPOINT.search(last) and any(
-            k.arg == "monitor" and isinstance(k.value, ast.Constant)
-            and isinstance(k.value.value, str) and k.value.value for k in node.keywords):
-        return [("run-metrics", f"{last}(monitor=...) keeps models by a validation metric"
-                 [:80])]
-    return []
+    if not _CHECKPOINT.match(last):
+        return []
+    out = [("model-saved", f"{last}(...) writes model checkpoints")]
+    if any(k.arg == "monitor" and not (isinstance(k.value, ast.Constant) and not k.value.value)
+           for k in node.keywords):
+        out.append(("run-metrics", f"{last}(monitor=...) keeps models by a validation metric"
+                    [:80]))
+    return out
 
 
 #: Fitted preprocessing steps of scikit-learn (a scaler, imputer, encoder, column transformer).
