@@ -2230,3 +2230,14 @@ def test_a_tracker_used_only_for_its_data_types_tracks_no_run(tmp_path, code, tr
 def test_a_checkpoint_callback_saves_the_model(tmp_path, code, saved):
     got = levels(suggest(scan(write(tmp_path, {"fit_net.py": code}))))
     assert got["versioning.model"] == (1 if saved else 0)
+
+
+@pytest.mark.parametrize("code, recorded", [
+    ("import json\nwith open(OUT / 'metrics.json', 'w') as f:\n    json.dump(results, f)\n", True),
+    ("from pathlib import Path\nPath('reports/eval_metrics.json').write_text(text)\n", True),
+    ("import json\nwith open('metrics.json') as f:\n    old = json.load(f)\n", False),  # reads
+    ("import json\nwith open(OUT / 'config.json', 'w') as f:\n    json.dump(cfg, f)\n", False),
+])
+def test_a_run_that_writes_its_metrics_to_a_file_records_them(tmp_path, code, recorded):
+    got = levels(suggest(scan(write(tmp_path, {"src/fit.py": code}))))
+    assert got["monitoring.model"] == (1 if recorded else 0)

@@ -203,7 +203,7 @@ _SPECIAL_KEYWORDS = (
     ".fit(", "def predict", "get_online_features", "Transform(", "get_artifact", "load_artifact",
     "download=True", "push_to_hub", "__main__", "command", "create_experiment", "create_trial",
     "monitor", "Wandb", "MLFlowLogger", "MLflow", "CometLogger", "CometCallback", "Neptune",
-    "Checkpoint", "SaveModelCallback",
+    "Checkpoint", "SaveModelCallback", "metrics",
 )
 
 
@@ -480,7 +480,7 @@ def _parse_signals(source: str, test: bool) -> list:
                 for sig, detail in _CALL_RULES[last](name, node):
                     add(sig, node, detail)
             for sig, detail in _orchestration_signals(name, node, tops) \
-                    + _metrics_callback(name, node):
+                    + _metrics_callback(name, node) + _metrics_file_written(name, node):
                 add(sig, node, detail)
             if last == "Artifact" and name.startswith("wandb") and any(
                     k.arg == "type" and isinstance(k.value, ast.Constant)
@@ -750,6 +750,30 @@ def _helpers_only(used) -> bool:
     """Are the attributes a file uses of a tracker module only its data types (``wandb.Image``,
     ``wandb.Table``: classes, capitalised)? Then the file starts, logs and tracks no run."""
     return bool(used) and all(name[:1].isupper() for name in used)
+
+
+_METRICS_FILE = re.compile(r"(?:^|[/_\\-])metrics?[\w-]*\.json$", re.I)
+
+
+def _metrics_file_written(name: str, node: ast.Call) -> list:
+    """``open(out / "metrics.json", "w")``, ``(out / "metrics.json").write_text(...)``: the run
+    writes its metrics to a file (read back as a record of that run)."""
+    last = name.rsplit(".", 1)[-1]
+    if last == "open" and node.args:
+        mode = node.args[1] if len(node.args) > 1 else next(
+            (k.value for k in node.keywords if k.arg == "mode"), None)
+        if not (isinstance(mode, ast.Constant) and str(mode.value)[:1] in ("w", "a")):
+            return []
+        target = node.args[0]
+    elif last == "write_text" and isinstance(node.func, ast.Attribute):
+        target = node.func.value
+    else:
+        return []
+    for sub in ast.walk(target):
+        if isinstance(sub, ast.Constant) and isinstance(sub.value, str) \
+                and _METRICS_FILE.search(sub.value):
+            return [("run-metrics", f"metrics written to {sub.value}"[:80])]
+    return []
 
 
 def _orchestration_signals(name: str, node: ast.Call, tops: set) -> list:
