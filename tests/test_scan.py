@@ -2241,3 +2241,11 @@ def test_a_checkpoint_callback_saves_the_model(tmp_path, code, saved):
 def test_a_run_that_writes_its_metrics_to_a_file_records_them(tmp_path, code, recorded):
     got = levels(suggest(scan(write(tmp_path, {"src/fit.py": code}))))
     assert got["monitoring.model"] == (1 if recorded else 0)
+
+
+def test_a_tracking_client_is_tracking_and_a_render_service_only_deploys_from_render_yaml(
+        tmp_path):
+    client = "import mlflow\n\nclient = mlflow.MlflowClient()\n"
+    assert scan(write(tmp_path / "c", {"report.py": client})).found("experiment-tracking")
+    other = "services:\n  - type: web\n    name: api\n"  # not a Render blueprint
+    assert not scan(write(tmp_path / "a", {"app.yaml": other})).found("ci-deploy")

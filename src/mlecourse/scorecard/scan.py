@@ -746,10 +746,16 @@ _TRACKER_CALLBACKS = frozenset({"WandbCallback", "WandbLogger", "WandbMetricsLog
                                 "NeptuneLogger", "CometCallback", "NeptuneCallback"})
 
 
+#: Media and table types of trackers, used to show data (``wandb.Image(x)`` renders a digit).
+_TRACKER_DATA_TYPES = frozenset({"Image", "Table", "Histogram", "Audio", "Video", "Html",
+                                 "Object3D", "Molecule", "Plotly", "Graph"})
+
+
 def _helpers_only(used) -> bool:
     """Are the attributes a file uses of a tracker module only its data types (``wandb.Image``,
-    ``wandb.Table``: classes, capitalised)? Then the file starts, logs and tracks no run."""
-    return bool(used) and all(name[:1].isupper() for name in used)
+    ``wandb.Table``)? Then the file starts, logs and tracks no run. (``mlflow.MlflowClient``
+    is a client of the tracking server, not a data type.)"""
+    return bool(used) and used <= _TRACKER_DATA_TYPES
 
 
 _METRICS_FILE = re.compile(r"(?:^|[/_\\-])metrics?[\w-]*\.json$", re.I)
@@ -1485,12 +1491,12 @@ _REUSABLE_DEPLOY = re.compile(r"/\.github/workflows/[\w.-]*(?:deploy|create-endp
                               r"[\w.-]*\.ya?ml@", re.I)
 
 
-def platform_deploys(data) -> list:
+def platform_deploys(data, render: bool = True) -> list:
     """``[(signal, service, detail)]`` of a hosting platform's blueprint that deploys on every
     push: Render (``render.yaml`` services; ``autoDeploy`` is on unless set false) and the
     DigitalOcean App Platform (``deploy_on_push: true``). The platform builds and releases each
     pushed commit, as a CI deploy step would; a ``healthCheckPath`` is the service's health
-    check."""
+    check. ``render``: the file is a Render blueprint (``render.yaml``)."""
     services = data.get("services") if isinstance(data, dict) else None
     out = []
     for svc in services if isinstance(services, list) else []:
@@ -1498,7 +1504,7 @@ def platform_deploys(data) -> list:
             continue
         name = str(svc.get("name", ""))[:40]
         source = svc.get("github") or svc.get("gitlab") or {}
-        if "type" in svc and svc.get("autoDeploy", True) not in (False, "false") \
+        if render and "type" in svc and svc.get("autoDeploy", True) not in (False, "false") \
                 and svc.get("autoDeployTrigger", "commit") != "off" \
                 or isinstance(source, dict) and source.get("deploy_on_push") is True:
             out.append(("ci-deploy", name, f"the platform deploys service {name} on every push"))
@@ -2717,7 +2723,8 @@ class _Scanner:
             self.hit("api-schema", relpath, project=project)
         elif lname in _PLATFORM_FILES:
             text = self.read(abspath, relpath) or ""
-            for signal, service, detail in platform_deploys(_load_yaml(text)):
+            for signal, service, detail in platform_deploys(_load_yaml(text),
+                                                            lname.startswith("render.")):
                 self.hit(signal, relpath, _line_of(text.split("\n"), service), detail,
                          project=project)
         elif parent.endswith(("issue_template", ".gitlab/issue_templates")):
