@@ -133,9 +133,9 @@ def test_module_entry_point(tmp_path):
 def hostile_repo(root: Path) -> Path:
     """File names that try to drive the terminal and inject Markdown."""
     small_repo(root)
-    (root / "tests" / "test_\x1b]0;pwned\x07title.py").write_text("def test(): pass\n")
+    (root / "tests" / "test_\x1b]0;pwned\x07title.py").write_text("def test(): assert main()\n")
     (root / "tests" / "test_x\n# Injected](javascript:alert(1))![img](x).py").write_text(
-        "def test(): pass\n")
+        "def test(): assert main()\n")
     return root
 
 

@@ -173,7 +173,7 @@ def mlops_project(root: Path) -> Path:
             "    return {}\n"),
         "src/monitor.py": "import schedule\nfrom evidently.report import Report\n",
         "tests/test_model.py": "def test_fit(model, X, y):\n    model.fit(X, y)\n",
-        "tests/test_validate.py": "def test_schema():\n    assert True\n",
+        "tests/test_validate.py": "def test_schema():\n    assert schema.ok()\n",
         "Dockerfile": ("FROM python:3.11-slim\nCOPY . /app\n"
                        "HEALTHCHECK CMD curl -f http://localhost/health\n"),
         "docker-compose.yml": "services:\n  api:\n    build: .\n",
@@ -290,8 +290,9 @@ def test_tested_package_with_ci(tmp_path):
     tag = evidence(a, "versioning.code", "git-tag")[0]
     assert tag["path"] == ".git/refs/tags/v0.1.0" and "1 tag(s): v0.1.0" in tag["detail"]
     assert "Level 2: found git, git-tag, ci, pr-template" in a["notes"]["versioning.code"]
-    assert ("Level 3 needs changelog + (ci-deploy or iac or ci-publish); not found: ci-deploy, "
-            "iac, ci-publish") in a["notes"]["versioning.code"]
+    assert ("Level 3 needs changelog + (ci-deploy or ci-deploy-manual or iac or ci-publish); "
+            "not found: ci-deploy, ci-deploy-manual, iac, ci-publish") in a["notes"][
+        "versioning.code"]
     ci = evidence(a, "testing.code", "ci-tests")[0]
     assert ci == {"signal": "ci-tests", "path": ".github/workflows/ci.yml", "line": 10,
                   "detail": "pytest --cov=churn --cov-report=xml"}
@@ -396,7 +397,7 @@ def test_nothing_from_the_folder_is_executed_or_imported(tmp_path):
 
 
 def test_symlink_loops_are_survived(tmp_path):
-    root = write(tmp_path / "repo", {"a/b/test_x.py": "def test(): pass\n"})
+    root = write(tmp_path / "repo", {"a/b/test_x.py": "def test(): assert main()\n"})
     os.symlink(root / "a", root / "a" / "b" / "up")  # folder loop
     os.symlink(root, root / "self")
     os.symlink(root / "x.py", root / "y.py")  # file loop
@@ -504,7 +505,7 @@ def test_virtual_environments_node_modules_and_caches_are_skipped(tmp_path):
 
 
 def test_evidence_is_capped_but_counted(tmp_path):
-    root = write(tmp_path / "repo", {f"tests/test_{i:03d}.py": "def test(): pass\n"
+    root = write(tmp_path / "repo", {f"tests/test_{i:03d}.py": "def test(): assert main()\n"
                                      for i in range(40)})
     result = scan(root)
     assert result.count("tests") == 40
@@ -655,7 +656,7 @@ def test_a_library_importing_itself_is_not_using_it(tmp_path):
 
 def test_one_ci_hop_through_make_tox_scripts_and_tasks(tmp_path):
     root = write(tmp_path / "repo", {
-        "tests/test_a.py": "def test(): pass\n",
+        "tests/test_a.py": "def test(): assert main()\n",
         "Makefile": "# test: not this one\ncheck:\n\truff check .\ntest: check\n"
                     "\t@pytest --cov=pkg tests/\n",
         "scripts/release.sh": "#!/bin/sh\nset -e\ntwine upload dist/*\n",
@@ -741,8 +742,8 @@ def test_and_rules_need_one_project(tmp_path):
 
 def test_root_ci_counts_for_the_project_it_works_in(tmp_path):
     root = write(tmp_path / "mono", {
-        "a/pyproject.toml": "[project]\nname='a'\n", "a/tests/test_a.py": "def test(): pass\n",
-        "b/pyproject.toml": "[project]\nname='b'\n", "b/tests/test_b.py": "def test(): pass\n",
+        "a/pyproject.toml": "[project]\nname='a'\n", "a/tests/test_a.py": "def test(): assert main()\n",
+        "b/pyproject.toml": "[project]\nname='b'\n", "b/tests/test_b.py": "def test(): assert main()\n",
         "b/.pre-commit-config.yaml": "repos: []\n",
         "a/.pre-commit-config.yaml": "repos: []\n",
         ".github/workflows/ci.yml": ("jobs:\n  t:\n    steps:\n      - run: pytest\n"
@@ -758,7 +759,7 @@ def test_root_ci_counts_for_the_project_it_works_in(tmp_path):
 def test_submodules_are_excluded_and_named(tmp_path):
     root = write(tmp_path / "parent", {"README.md": "# p\n\nparent\n",
                                         "vendor/lib/.git": "gitdir: ../../.git/modules/lib\n",
-                                        "vendor/lib/tests/test_x.py": "def test(): pass\n",
+                                        "vendor/lib/tests/test_x.py": "def test(): assert main()\n",
                                         "vendor/lib/.github/workflows/ci.yml": "x: 1\n"})
     result = scan(root)
     assert not result.found("tests")
@@ -831,8 +832,8 @@ def test_memory_stays_flat_with_a_huge_folder(tmp_path):
 
 def test_evidence_is_most_relevant_first_not_alphabetical(tmp_path):
     root = write(tmp_path / "repo", {
-        "a/b/c/test_deep.py": "def test(): pass\n", "tests/test_z.py": "def test(): pass\n",
-        **{f"aa/test_{i}.py": "def test(): pass\n" for i in range(8)}})
+        "a/b/c/test_deep.py": "def test(): assert main()\n", "tests/test_z.py": "def test(): assert main()\n",
+        **{f"aa/test_{i}.py": "def test(): assert main()\n" for i in range(8)}})
     paths = [e["path"] for e in scan(root).evidence("tests")]
     assert len(paths) == MAX_EVIDENCE and paths[0].count("/") == 1
     assert "a/b/c/test_deep.py" not in paths
@@ -1102,7 +1103,7 @@ def test_other_pipeline_decorators_and_logging_branches_are_not_zenml_or_gates(t
 
 def test_ci_is_followed_two_hops_through_job_specs_and_make(tmp_path):
     root = write(tmp_path / "repo", {
-        "tests/test_a.py": "def test(): pass\n",
+        "tests/test_a.py": "def test(): assert main()\n",
         "deploy/jobs/workloads.yaml": "name: w\nentrypoint: bash deploy/jobs/workloads.sh\n",
         "deploy/jobs/workloads.sh": "#!/bin/bash\npython -m pytest tests --cov=app\n",
         "Makefile": "ci:\n\t$(MAKE) lint\n\tmake lint\nlint:\n\truff check .\n\tmake deeper\n"
@@ -1796,7 +1797,7 @@ def test_a_linter_beside_the_tests_in_ci_is_not_yet_automated_testing(tmp_path, 
                                                                       level):
     ci = ("on: [pull_request]\njobs:\n  t:\n    steps:\n      - run: flake8 .\n"
           f"      - run: {pytest_line}\n")
-    root = write(tmp_path, {"tests/test_app.py": "def test_ok():\n    assert True\n",
+    root = write(tmp_path, {"tests/test_app.py": "def test_ok():\n    assert app.ok()\n",
                             ".github/workflows/ci.yml": ci})
     assert levels(suggest(scan(root)))["testing.code"] == level
 
@@ -1829,7 +1830,7 @@ def test_the_same_tree_gives_the_same_report_whatever_the_hash_seed():
 ])
 def test_ci_running_a_task_runner_task_runs_what_the_task_runs(tmp_path, files, step):
     ci = f"on: [pull_request]\njobs:\n  t:\n    steps:\n      - run: {step}\n"
-    root = write(tmp_path, {"tests/test_app.py": "def test_ok():\n    assert True\n",
+    root = write(tmp_path, {"tests/test_app.py": "def test_ok():\n    assert app.ok()\n",
                             ".github/workflows/ci.yml": ci, **files})
     result = scan(root)
     assert result.found("ci-tests") and result.found("ci-coverage")
@@ -1975,7 +1976,7 @@ def test_an_equality_with_a_known_score_is_no_quality_bar(tmp_path, check, bar):
 ])
 def test_ci_running_invoke_taskipy_or_hatch_tests_runs_the_tests(tmp_path, files, step):
     ci = f"on: [pull_request]\njobs:\n  t:\n    steps:\n      - run: {step}\n"
-    root = write(tmp_path, {"tests/test_app.py": "def test_ok():\n    assert True\n",
+    root = write(tmp_path, {"tests/test_app.py": "def test_ok():\n    assert app.ok()\n",
                             ".github/workflows/ci.yml": ci, **files})
     assert scan(root).found("ci-tests")
 
@@ -2018,3 +2019,233 @@ def test_a_ci_job_that_trains_a_tracked_model_retrains_in_one_command(tmp_path):
     assert not result.found("train-command")
     assert levels(suggest(result))["reproducibility.model"] == 2
     assert levels(suggest(scan(write(tmp_path / "n", files))))["reproducibility.model"] == 1
+
+
+# ------------------------------------------------------------------ round 7 (issue 18)
+
+DAGSTER_ASSETS = ("import dagster as dg\n\n@dg.asset\ndef orders():\n    return 1\n\n"
+                  "@dg.asset_check(asset=orders)\ndef orders_not_empty(orders):\n"
+                  "    return dg.AssetCheckResult(passed=orders > 0)\n")
+DAGSTER_SCHEDULE = ("import dagster as dg\nnightly = dg.ScheduleDefinition(\n"
+                    "    name='nightly', cron_schedule='0 3 * * *', target='*')\n")
+
+
+@pytest.mark.parametrize("files, data_level, monitoring_level", [
+    ({"defs/assets.py": DAGSTER_ASSETS, "defs/schedules.py": DAGSTER_SCHEDULE}, 2, 2),
+    ({"defs/assets.py": DAGSTER_ASSETS}, 2, 0),  # checked when made, but made by hand
+    # the same names without the orchestrator import are someone's helpers
+    ({"defs/assets.py": DAGSTER_ASSETS.replace("import dagster as dg", "import mylib as dg"),
+      "defs/schedules.py": DAGSTER_SCHEDULE}, 0, 0),
+    ({"dags/check.py": "from airflow import DAG\n"
+                       "from airflow.providers.common.sql.operators.sql import "
+                       "SQLColumnCheckOperator\n"
+                       "with DAG('orders', schedule='@daily') as dag:\n"
+                       "    SQLColumnCheckOperator(task_id='c', table='orders', column_mapping={})\n"},
+     2, 2),
+    ({"dags/check.py": "from airflow import DAG\n"
+                       "from airflow.providers.common.sql.operators.sql import "
+                       "SQLColumnCheckOperator\n"
+                       "with DAG('orders', schedule=None) as dag:\n"
+                       "    SQLColumnCheckOperator(task_id='c', table='orders', column_mapping={})\n"},
+     2, 0),
+])
+def test_data_checks_an_orchestrator_runs_on_a_schedule_watch_production_data(
+        tmp_path, files, data_level, monitoring_level):
+    got = levels(suggest(scan(write(tmp_path, files))))
+    assert (got["testing.data"], got["monitoring.data"]) == (data_level, monitoring_level)
+
+
+@pytest.mark.parametrize("code, watched", [
+    ("import dagster as dg\npolicy = dg.FreshnessPolicy(maximum_lag_minutes=60)\n", True),
+    ("from dagster_cloud.anomaly_detection import build_anomaly_detection_freshness_checks\n"
+     "checks = build_anomaly_detection_freshness_checks(assets=[orders])\n", True),
+    ("from mylib import FreshnessPolicy\npolicy = FreshnessPolicy(maximum_lag_minutes=60)\n", False),
+])
+def test_freshness_checks_watch_a_data_pipeline(tmp_path, code, watched):
+    got = levels(suggest(scan(write(tmp_path, {"defs/assets.py": code}))))
+    assert got["monitoring.code"] == (1 if watched else 0)
+
+
+@pytest.mark.parametrize("step, deploys", [
+    ("uses: dagster-io/dagster-cloud-action/actions/utils/dagster-cloud-cli@v1\n"
+     "        with:\n          command: ci deploy --location-name etl", True),
+    ("uses: dagster-io/dagster-cloud-action/actions/utils/dagster-cloud-cli@v1\n"
+     "        with:\n          command: ci check --project-dir .", False),
+    ("name: dagster-cloud ci deploy\n        run: echo ok", False),  # a step name runs nothing
+])
+def test_a_cli_action_runs_its_command_with_the_tool_it_wraps(tmp_path, step, deploys):
+    ci = f"on: [push]\njobs:\n  d:\n    steps:\n      - {step}\n"
+    root = write(tmp_path, {".github/workflows/deploy.yml": ci})
+    assert scan(root).found("ci-deploy") is deploys
+
+
+@pytest.mark.parametrize("blueprint, deploys, health", [
+    ("services:\n  - type: web\n    name: api\n    env: docker\n    healthCheckPath: /health\n",
+     True, True),
+    ("services:\n  - type: web\n    name: api\n    autoDeploy: false\n", False, False),
+    # DigitalOcean App Platform
+    ("services:\n  - name: api\n    github:\n      repo: a/b\n      deploy_on_push: true\n"
+     "    health_check:\n      http_path: /ping\n", True, True),
+    ("services:\n  - name: api\n    github:\n      repo: a/b\n", False, False),
+])
+def test_a_platform_blueprint_that_deploys_each_push_is_a_deployment(tmp_path, blueprint,
+                                                                     deploys, health):
+    name = "render.yaml" if "type:" in blueprint else ".do/app.yaml"
+    result = scan(write(tmp_path, {name: blueprint, "Dockerfile": "FROM python:3.12\n"}))
+    assert (result.found("ci-deploy"), result.found("health-check")) == (deploys, health)
+    assert levels(suggest(result))["deployment.code"] == (2 if deploys else 1)
+
+
+@pytest.mark.parametrize("body, counts", [
+    ("def test_placeholder():\n    assert 1 == 1\n", False),
+    ("def test_nothing():\n    '''To do.'''\n    assert True\n\ndef test_more():\n    pass\n",
+     False),
+    ("from churn import train\n\ndef test_train():\n    assert train() is not None\n", True),
+    ("def test_sum():\n    assert sum([1, 1]) == 2\n", True),  # calls code: a real test
+])
+def test_a_test_that_checks_only_constants_tests_nothing(tmp_path, body, counts):
+    ci = "on: [push]\njobs:\n  t:\n    steps:\n      - run: pytest --cov\n"
+    root = write(tmp_path, {"tests/test_app.py": body, ".github/workflows/ci.yml": ci})
+    result = scan(root)
+    assert result.found("tests") is counts
+    assert levels(suggest(result))["testing.code"] == (2 if counts else 0)
+
+
+@pytest.mark.parametrize("code, recorded", [
+    ("from fastai.callback.wandb import WandbCallback\nlearn.fit_one_cycle(5, cbs=[WandbCallback()])\n",
+     True),
+    ("from lightning.pytorch.callbacks import ModelCheckpoint\n"
+     "ckpt = ModelCheckpoint(dirpath='ckpt', monitor='val_loss')\n", True),
+    ("from argus.callbacks import MonitorCheckpoint\n"
+     "cb = MonitorCheckpoint('runs/a', monitor='val_lwlrap', max_saves=3)\n", True),
+    ("from lightning.pytorch.callbacks import ModelCheckpoint\n"
+     "ckpt = ModelCheckpoint(dirpath='ckpt')\n", False),  # the last epoch, no metric
+])
+def test_callbacks_that_record_validation_metrics_store_them_per_model(tmp_path, code, recorded):
+    got = levels(suggest(scan(write(tmp_path, {"train_net.py": code}))))
+    assert (got["testing.model"], got["monitoring.model"]) == ((1, 1) if recorded else (0, 0))
+
+
+@pytest.mark.parametrize("kind, registry", [("model", True), ("dataset", False)])
+def test_a_wandb_model_artifact_versions_the_model(tmp_path, kind, registry):
+    code = ("import wandb\nrun = wandb.init()\n"
+            f"art = wandb.Artifact(name='recommender', type='{kind}')\n"
+            "art.add_file('model.pkl')\nrun.log_artifact(art)\n")
+    got = levels(suggest(scan(write(tmp_path, {"train_model.py": code}))))
+    assert got["versioning.model"] == (2 if registry else 1)
+
+
+SERVE = ("import joblib\nfrom fastapi import FastAPI\napp = FastAPI()\n"
+         "model = joblib.load('models/model.pkl')\n")
+
+
+@pytest.mark.parametrize("steps, shared", [
+    ("[('scale', StandardScaler()), ('clf', LogisticRegression())]", True),
+    ("[('prep', ColumnTransformer([('oh', OneHotEncoder(), ['plan'])])), "
+     "('clf', LogisticRegression())]", True),
+    ("[('clf', LogisticRegression())]", False),  # no preprocessing inside the saved model
+])
+def test_a_served_model_saved_with_its_preprocessing_serves_the_training_features(
+        tmp_path, steps, shared):
+    train = ("import joblib\nfrom sklearn.pipeline import Pipeline\n"
+             "from sklearn.compose import ColumnTransformer\n"
+             "from sklearn.preprocessing import StandardScaler, OneHotEncoder\n"
+             f"pipe = Pipeline({steps})\npipe.fit(X, y)\n"
+             "joblib.dump(pipe, 'models/model.pkl')\n")
+    root = write(tmp_path, {"src/train.py": train, "api/app.py": SERVE})
+    assert levels(suggest(scan(root)))["deployment.data"] == (2 if shared else 1)
+    # without a service that loads it, nothing is served
+    alone = write(tmp_path / "alone", {"src/train.py": train})
+    assert levels(suggest(scan(alone)))["deployment.data"] == 0
+
+
+@pytest.mark.parametrize("steps, level", [
+    (["terraform -chdir=infra apply -auto-approve"], 1),  # infrastructure only: no code deployed
+    (["docker build -t api . && docker push api", "terraform apply -auto-approve"], 2),
+    (["aws lambda update-function-configuration --function-name api --environment x"], 2),
+])
+def test_infrastructure_applied_by_ci_deploys_code_only_with_the_image_it_runs(tmp_path, steps,
+                                                                             level):
+    runs = "".join(f"      - run: {step}\n" for step in steps)
+    ci = f"on: [push]\njobs:\n  d:\n    steps:\n{runs}"
+    root = write(tmp_path, {".github/workflows/cd.yml": ci, "infra/main.tf": "# infra\n"})
+    assert levels(suggest(scan(root)))["deployment.code"] == level
+
+
+@pytest.mark.parametrize("trigger, code_level, model_level", [
+    ("on: [push]", 2, 2),
+    ("on:\n  workflow_dispatch:", 2, 1),  # one click deploys the code, but nothing is automatic
+])
+def test_a_model_deployed_only_when_someone_starts_the_workflow_is_deployed_by_hand(
+        tmp_path, trigger, code_level, model_level):
+    ci = (f"{trigger}\njobs:\n  deploy:\n"
+          "    uses: Org/templates/.github/workflows/create-deployment.yml@main\n"
+          "    with:\n      endpoint_name: taxi\n")
+    train = ("import mlflow\nmlflow.sklearn.log_model(model, 'model', "
+             "registered_model_name='taxi')\n")
+    got = levels(suggest(scan(write(tmp_path, {".github/workflows/deploy.yml": ci,
+                                               "src/train.py": train}))))
+    assert (got["deployment.code"], got["deployment.model"]) == (code_level, model_level)
+
+
+@pytest.mark.parametrize("extra, level", [
+    ({}, 1),  # gated and packaged, but the service is put into use by hand
+    ({"flows/train.py": "from prefect import flow\n"}, 2),  # the gate sits in a pipeline
+])
+def test_a_gate_before_packaging_deploys_automatically_only_within_a_pipeline_or_cd(
+        tmp_path, extra, level):
+    evaluate = ("import mlflow\n\ndef promote(auc, threshold):\n    if auc < threshold:\n"
+                "        raise ValueError('worse than the threshold')\n"
+                "    mlflow.sklearn.log_model(model, 'model')\n")
+    root = write(tmp_path, {"src/evaluate.py": evaluate, **extra})
+    assert levels(suggest(scan(root)))["deployment.model"] == level
+
+
+@pytest.mark.parametrize("terraform, level", [
+    ('resource "azurerm_application_insights" "appi" {\n  application_type = "web"\n}\n', 1),
+    ('resource "azurerm_application_insights" "appi" {}\n'
+     'resource "azurerm_monitor_metric_alert" "slow" {}\n', 2),
+    ('# resource "azurerm_application_insights" "appi" {}\n', 0),  # a comment provisions nothing
+    ('resource "azurerm_storage_account" "sa" {}\n', 0),
+])
+def test_monitoring_provisioned_as_terraform_resources(tmp_path, terraform, level):
+    root = write(tmp_path, {"infrastructure/monitoring.tf": terraform})
+    assert levels(suggest(scan(root)))["monitoring.code"] == level
+
+
+@pytest.mark.parametrize("code, tracked", [
+    ("import wandb\n\nshow = wandb.Image(x.reshape(28, 28))\n", False),  # a helper, no run
+    ("import wandb\n\nwandb.init(project='digits')\nwandb.log({'loss': 0.1})\n", True),
+])
+def test_a_tracker_used_only_for_its_data_types_tracks_no_run(tmp_path, code, tracked):
+    assert scan(write(tmp_path, {"explore.py": code})).found("experiment-tracking") is tracked
+
+
+@pytest.mark.parametrize("code, saved", [
+    ("from lightning.pytorch.callbacks import ModelCheckpoint\ncb = ModelCheckpoint(dirpath='c')\n",
+     True),
+    ("from fastai.callback.tracker import SaveModelCallback\ncb = SaveModelCallback()\n", True),
+    ("import torch.utils.checkpoint as cp\ny = cp.checkpoint(f, x)\n", False),  # activations
+])
+def test_a_checkpoint_callback_saves_the_model(tmp_path, code, saved):
+    got = levels(suggest(scan(write(tmp_path, {"fit_net.py": code}))))
+    assert got["versioning.model"] == (1 if saved else 0)
+
+
+@pytest.mark.parametrize("code, recorded", [
+    ("import json\nwith open(OUT / 'metrics.json', 'w') as f:\n    json.dump(results, f)\n", True),
+    ("from pathlib import Path\nPath('reports/eval_metrics.json').write_text(text)\n", True),
+    ("import json\nwith open('metrics.json') as f:\n    old = json.load(f)\n", False),  # reads
+    ("import json\nwith open(OUT / 'config.json', 'w') as f:\n    json.dump(cfg, f)\n", False),
+])
+def test_a_run_that_writes_its_metrics_to_a_file_records_them(tmp_path, code, recorded):
+    got = levels(suggest(scan(write(tmp_path, {"src/fit.py": code}))))
+    assert got["monitoring.model"] == (1 if recorded else 0)
+
+
+def test_a_tracking_client_is_tracking_and_a_render_service_only_deploys_from_render_yaml(
+        tmp_path):
+    client = "import mlflow\n\nclient = mlflow.MlflowClient()\n"
+    assert scan(write(tmp_path / "c", {"report.py": client})).found("experiment-tracking")
+    other = "services:\n  - type: web\n    name: api\n"  # not a Render blueprint
+    assert not scan(write(tmp_path / "a", {"app.yaml": other})).found("ci-deploy")

@@ -108,6 +108,7 @@ for _sig, _mods in {
     "fairness-checks": ("fairlearn", "aif360", "fairness_indicators"),
     "load-tests": ("locust",),
     "pipeline": ("zenml", "kedro", "metaflow", "prefect", "airflow", "tfx", "kfp", "dagster",
+                 "dagster_cloud",
                  "flytekit", "sagemaker.workflow", "luigi", "stepfunctions",
                  "azureml.pipeline", "azure.ai.ml.dsl"),
     "evaluation": ("sklearn.metrics", "torchmetrics", "tensorflow_model_analysis", "evaluate"),
@@ -202,6 +203,8 @@ _SPECIAL_KEYWORDS = (
     "TestSuite", "Preset", "RecList",  # Evidently test suites and presets, RecList
     ".fit(", "def predict", "get_online_features", "Transform(", "get_artifact", "load_artifact",
     "download=True", "push_to_hub", "__main__", "command", "create_experiment", "create_trial",
+    "monitor", "Wandb", "MLFlowLogger", "MLflow", "CometLogger", "CometCallback", "Neptune",
+    "Checkpoint", "SaveModelCallback", "metrics",
 )
 
 
@@ -385,6 +388,11 @@ def _parse_signals(source: str, test: bool) -> list:
         out.append((signal, getattr(node, "lineno", None), detail, top))
 
     zenml_names = set()
+    tops, calls = _import_tops(nodes), []
+    attrs: dict = {}  # module alias -> attributes used (import wandb; wandb.Image ...)
+    for node in nodes:
+        if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name):
+            attrs.setdefault(node.value.id, set()).add(node.attr)
     feature_imports, defines_predict = [], False  # see _shared_features
     bare_from = {a.asname or a.name: n.module.split(".")[0] for n in tree.body
                  if isinstance(n, ast.ImportFrom) and n.module for a in n.names}
@@ -405,6 +413,9 @@ def _parse_signals(source: str, test: bool) -> list:
                         add("model-registry", node, "ZenML Model (model control plane)", "zenml")
             else:
                 names = [a.name for a in node.names]
+                if any(a.name in _TRACKERS and _helpers_only(attrs.get(a.asname or a.name))
+                       for a in node.names):
+                    continue  # import wandb ... wandb.Image(x): a helper, no run is tracked
             for name in names:
                 parts = name.split(".")
                 extra = parts[2:3] if parts[:2] == ["zenml", "integrations"] else []
@@ -469,6 +480,14 @@ def _parse_signals(source: str, test: bool) -> list:
             if last in _CALL_RULES:  # test suites, feature reuse: a few names, checked here
                 for sig, detail in _CALL_RULES[last](name, node):
                     add(sig, node, detail)
+            for sig, detail in _orchestration_signals(name, node, tops) \
+                    + _metrics_callback(name, node) + _metrics_file_written(name, node):
+                add(sig, node, detail)
+            if last == "Artifact" and name.startswith("wandb") and any(
+                    k.arg == "type" and isinstance(k.value, ast.Constant)
+                    and k.value.value == "model" for k in node.keywords):
+                signal = "model-registry"  # W&B model artefacts: every logged version is kept
+            calls.append(last)
             if signal:
                 add(signal, node, f"{name}(...)")
             for kw in node.keywords:
@@ -524,6 +543,11 @@ def _parse_signals(source: str, test: bool) -> list:
                     # inference_schema: the request schema of an Azure ML scoring script
                     add("api-schema", dec, "input_schema decorator")
                     add("serving-app", dec, "scoring script with an input schema")
+                elif dname.rsplit(".", 1)[-1] in ("asset_check", "multi_asset_check") \
+                        and not test and tops & _ORCHESTRATORS:
+                    add("pipeline-checks", dec, f"@{dname} checks the data in the pipeline")
+                elif dname.rsplit(".", 1)[-1] == "schedule" and not test and tops & {"dagster"}:
+                    add("pipeline-schedule", dec, f"@{dname} runs the pipeline on a schedule")
                 elif dname == "zenml.pipeline" or dname == "pipeline" and "pipeline" in zenml_names:
                     # ZenML stores every step output of a pipeline run as a versioned artefact
                     add("data-versioned", dec, "ZenML pipeline (step outputs are versioned "
@@ -548,6 +572,12 @@ def _parse_signals(source: str, test: bool) -> list:
         for node, detail in _training_entry_points(tree):
             add("train-command", node, detail)
     _shared_features(feature_imports, defines_predict, {sig for sig, *_ in out}, add)
+    step = None if test else _saved_with_preprocessing(calls, {sig for sig, *_ in out})
+    if step:
+        saved = next(line for sig, line, *_ in out if sig in ("model-saved", "model-packaging"))
+        add("saved-preprocessing", ast.Pass(lineno=saved),
+            f"the saved pipeline carries its {step}, so serving applies the training "
+            f"transformation"[:80])
     found = {sig: line for sig, line, *_ in reversed(out)}
     if "drift-library" in found and ("pipeline" in found
                                      or _JOB_RUNNERS & _import_tops(nodes)):
@@ -696,6 +726,163 @@ def _suite_signals(name: str, node: ast.Call) -> list:
 _CALL_RULES = {"TestSuite": _suite_signals, "Report": _suite_signals,
                "get_online_features": _reused_features, "Transform": _reused_features,
                "get_artifact": _reused_features, "load_artifact": _reused_features}
+
+
+#: Data checks an orchestrator runs with the pipeline: Dagster asset checks (also built by
+#: ``build_*_checks`` helpers), Airflow's SQL check operators.
+_PIPELINE_CHECK = re.compile(r"^(?:AssetCheckResult|AssetCheckSpec|build_\w+_checks"
+                             r"|SQL\w*CheckOperator)$")
+#: An orchestrator told to run on a schedule: Dagster schedules and cron automation, Flyte cron
+#: launch plans, Kubeflow recurring runs (Airflow DAGs and Prefect deployments: see
+#: :func:`_orchestration_signals`).
+_SCHEDULE_CALLS = frozenset({"ScheduleDefinition", "build_schedule_from_partitioned_job",
+                             "on_cron", "CronSchedule", "FixedRate", "create_recurring_run"})
+_ORCHESTRATORS = frozenset({"dagster", "dagster_cloud", "airflow", "prefect", "flytekit", "kfp"})
+#: Checkpoint callbacks (classes: ``ModelCheckpoint``, ``SaveModelCallback``), which write the
+#: model during training; with ``monitor=`` they keep the versions ranked by a validation metric.
+_CHECKPOINT = re.compile(r"[A-Z]\w*Checkpoint$|SaveModelCallback$")
+#: Logger callbacks of trackers: handed to a trainer, they record every epoch's metrics.
+_TRACKER_CALLBACKS = frozenset({"WandbCallback", "WandbLogger", "WandbMetricsLogger",
+                                "MLFlowLogger", "MLflowCallback", "MLflowLogger", "CometLogger",
+                                "NeptuneLogger", "CometCallback", "NeptuneCallback"})
+
+
+#: Media and table types of trackers, used to show data (``wandb.Image(x)`` renders a digit).
+_TRACKER_DATA_TYPES = frozenset({"Image", "Table", "Histogram", "Audio", "Video", "Html",
+                                 "Object3D", "Molecule", "Plotly", "Graph"})
+
+
+def _helpers_only(used) -> bool:
+    """Are the attributes a file uses of a tracker module only its data types (``wandb.Image``,
+    ``wandb.Table``)? Then the file starts, logs and tracks no run. (``mlflow.MlflowClient``
+    is a client of the tracking server, not a data type.)"""
+    return bool(used) and used <= _TRACKER_DATA_TYPES
+
+
+_METRICS_FILE = re.compile(r"(?:^|[/_\\-])metrics?[\w-]*\.json$", re.I)
+
+
+def _metrics_file_written(name: str, node: ast.Call) -> list:
+    """``open(out / "metrics.json", "w")``, ``(out / "metrics.json").write_text(...)``: the run
+    writes its metrics to a file (read back as a record of that run)."""
+    last = name.rsplit(".", 1)[-1]
+    if last == "open" and node.args:
+        mode = node.args[1] if len(node.args) > 1 else next(
+            (k.value for k in node.keywords if k.arg == "mode"), None)
+        if not (isinstance(mode, ast.Constant) and str(mode.value)[:1] in ("w", "a")):
+            return []
+        target = node.args[0]
+    elif last == "write_text" and isinstance(node.func, ast.Attribute):
+        target = node.func.value
+    else:
+        return []
+    for sub in ast.walk(target):
+        if isinstance(sub, ast.Constant) and isinstance(sub.value, str) \
+                and _METRICS_FILE.search(sub.value):
+            return [("run-metrics", f"metrics written to {sub.value}"[:80])]
+    return []
+
+
+def _orchestration_signals(name: str, node: ast.Call, tops: set) -> list:
+    """Data checks, freshness checks and schedules declared to an orchestrator (only in a file
+    that imports one, so a helper of the same name elsewhere counts for nothing).
+
+    A freshness check watches that the pipeline delivers on time (a health check of the
+    pipeline); other asset checks check the data each time the asset is made; a schedule makes
+    the orchestrator run the job (and its checks) by itself.
+    """
+    if not tops & _ORCHESTRATORS:
+        return []
+    last = name.rsplit(".", 1)[-1]
+    keys = {k.arg for k in node.keywords}
+    if "freshness" in last.lower() and ("check" in last.lower() or "Policy" in last):
+        return [("freshness-checks", f"{last}(...) watches that the data arrive on time")]
+    if _PIPELINE_CHECK.match(last):
+        return [("pipeline-checks", f"{last}(...) checks the data in the pipeline")]
+    if last in _SCHEDULE_CALLS:
+        return [("pipeline-schedule", f"{last}(...) runs the pipeline on a schedule")]
+    if last == "DAG" and any(k.arg in ("schedule", "schedule_interval") and not (
+            isinstance(k.value, ast.Constant) and k.value.value in (None, "@once"))
+            for k in node.keywords):
+        return [("pipeline-schedule", "an Airflow DAG with a schedule")]
+    if last in ("serve", "deploy", "to_deployment") and keys & {"cron", "interval", "rrule",
+                                                                "schedule", "schedules"}:
+        return [("pipeline-schedule", f"{last}(...) with a schedule")]
+    return []
+
+
+def _metrics_callback(name: str, node: ast.Call) -> list:
+    """A tracker's logger callback (``WandbCallback()``, ``MLFlowLogger(...)``), or a checkpoint
+    callback that keeps models by a validation metric (``ModelCheckpoint(monitor="val_loss")``):
+    the metrics of every run are recorded with the model they belong to."""
+    last = name.rsplit(".", 1)[-1]
+    if last in _TRACKER_CALLBACKS:
+        return [("run-metrics", f"{last}(...) records each epoch's metrics")]
+    if not _CHECKPOINT.match(last):
+        return []
+    out = [("model-saved", f"{last}(...) writes model checkpoints")]
+    if any(k.arg == "monitor" and not (isinstance(k.value, ast.Constant) and not k.value.value)
+           for k in node.keywords):
+        out.append(("run-metrics", f"{last}(monitor=...) keeps models by a validation metric"
+                    [:80]))
+    return out
+
+
+#: Fitted preprocessing steps of scikit-learn (a scaler, imputer, encoder, column transformer).
+_PREPROCESSOR = re.compile(r"(?:Scaler|Imputer|Encoder|ColumnTransformer|Discretizer|"
+                           r"PowerTransformer|QuantileTransformer)$")
+_SK_PIPELINES = frozenset({"Pipeline", "make_pipeline"})
+
+
+def _saved_with_preprocessing(calls: list, found: set) -> str | None:
+    """The preprocessing class a file fits inside a scikit-learn pipeline that it saves whole
+    (``joblib.dump(pipe, ...)``, ``mlflow.sklearn.log_model``): whoever loads the model applies
+    the training transformation. ``calls``: the last parts of the names the file calls."""
+    if not found & {"model-saved", "model-packaging"} or not _SK_PIPELINES & set(calls):
+        return None
+    return next((c for c in calls if _PREPROCESSOR.search(c)), None)
+
+
+PLACEHOLDER_MAX = 2048  #: bytes: a longer test file is never a placeholder (parsed once only)
+_PLACEHOLDER_CACHE: dict = {}
+
+
+def placeholder_tests(source: str, limit: int | None = None) -> bool:
+    """Does every test in ``source`` check only constants (``assert 1 == 1``, ``assert True``,
+    ``pass``)? Such a file tests nothing of the project. Sources longer than ``limit`` are
+    taken as real tests without parsing."""
+    if limit is not None and len(source) > limit:
+        return False
+    key = (hash(source), len(source))  # copies of one test file are parsed once
+    if key not in _PLACEHOLDER_CACHE:
+        if len(_PLACEHOLDER_CACHE) >= _SIGNAL_CACHE_MAX:
+            _PLACEHOLDER_CACHE.clear()
+        _PLACEHOLDER_CACHE[key] = _only_constant_checks(source)
+    return _PLACEHOLDER_CACHE[key]
+
+
+def _only_constant_checks(source: str) -> bool:
+    """See :func:`placeholder_tests`."""
+    try:
+        tree = ast.parse(source)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return False
+    tests = [n for n in ast.walk(tree) if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))
+             and n.name.startswith("test")]
+    if not tests:
+        return False
+    for fn in tests:
+        for stmt in fn.body:
+            if isinstance(stmt, ast.Pass) or isinstance(stmt, ast.Expr) \
+                    and isinstance(stmt.value, ast.Constant):
+                continue  # pass, a docstring
+            if isinstance(stmt, ast.Assert) and all(
+                    isinstance(n, (ast.Constant, ast.Compare, ast.cmpop, ast.BoolOp, ast.boolop,
+                                   ast.UnaryOp, ast.unaryop, ast.Load))
+                    for n in ast.walk(stmt.test)):
+                continue  # assert 1 == 1, assert True
+            return False
+    return True
 
 
 def _optional_import_ranges(nodes: list) -> list:
@@ -956,7 +1143,8 @@ _DEPLOYS = (  # (command, words that must follow somewhere) -> ci-deploy
     ("fly", ("deploy",)), ("flyctl", ("deploy",)), ("eb", ("deploy",)), ("heroku", ("release",)),
     ("mlflow", ("deployments",)), ("anyscale", ("rollout", "deploy")),
     ("databricks", ("deploy",)), ("twine", ("upload",)), ("flit", ("publish",)),
-    ("aws", ("update-function-code", "update-service", "deploy", "create-endpoint",
+    ("aws", ("update-function-code", "update-function-configuration", "update-service", "deploy",
+             "create-endpoint",
              "update-endpoint", "create-stack", "update-stack")),
     ("bentoml", ("deploy",)), ("modal", ("deploy",)), ("copilot", ("deploy",)),
     ("cf", ("push",)),  # Cloud Foundry
@@ -1017,6 +1205,17 @@ _PUSH_PLATFORMS = re.compile(r"heroku|dokku|scalingo|clever-?cloud|azurewebsites
 _DEPLOY_WORD = re.compile(r"deploy(?:[-_]?\w+)?(?:\.py)?$")
 
 
+#: Tools that apply infrastructure definitions (networks, registries, clusters, databases).
+_INFRA_TOOLS = frozenset({"terraform", "tofu", "pulumi"})
+
+
+def _infra_only(cmd: str, rest: list) -> bool:
+    """``terraform apply``, ``pulumi up``, ``az deployment ... create``: the step creates or
+    changes infrastructure; it builds and releases no code or model by itself (the service
+    that runs on it is deployed by another step, or by hand)."""
+    return cmd in _INFRA_TOOLS or cmd == "az" and rest[:1] == ["deployment"]
+
+
 def _git_push_deploy(cmd: str, rest: list) -> bool:
     """``git push heroku main``, ``git push dokku@host:app``: a push-to-deploy platform.
 
@@ -1062,7 +1261,9 @@ def command_signals(line: str) -> list:
                 or cmd in ("kaniko", "executor") or (cmd == "docker-compose" and "build" in rest):
             out.append(("ci-image", detail))
         need = _DEPLOY_MAP.get(cmd)
-        if need and set(rest) & set(need) or cmd in ("poetry", "uv", "hatch") \
+        if need and set(rest) & set(need) and _infra_only(cmd, rest):
+            out.append(("ci-infra", detail))
+        elif need and set(rest) & set(need) or cmd in ("poetry", "uv", "hatch") \
                 and rest[:1] == ["publish"] or _git_push_deploy(cmd, rest) \
                 or cmd == "heroku" and rest[:1] in (["container:release"], ["container:push"]):
             out.append(("ci-deploy", detail))
@@ -1119,6 +1320,15 @@ _USES_KEYS = frozenset({"uses", "task", "image", "orb", "plugin", "name_of_actio
 _WD_KEYS = ("working-directory", "workingdirectory", "working_directory", "dir", "workdir")
 
 
+def _cli_action(uses) -> str | None:
+    """The tool an action wraps when it is named ``<tool>-cli`` (``.../dagster-cloud-cli@v1``):
+    its ``with: command:`` is a command line of that tool."""
+    if not isinstance(uses, str):
+        return None
+    name = uses.split("@", 1)[0].rstrip("/").rsplit("/", 1)[-1].lower()
+    return name[:-4] if name.endswith("-cli") and len(name) > 4 else None
+
+
 def ci_commands(data, wd: str = "") -> list:
     """``[("run", text, wd) | ("uses", text, wd)]`` from a parsed CI file of any common system.
 
@@ -1159,6 +1369,9 @@ def ci_commands(data, wd: str = "") -> list:
                 node = {k: v for k, v in node.items() if k not in ("args", "command",
                                                                    "entrypoint")}
             uses, given = node.get("uses"), node.get("with")
+            tool = _cli_action(uses)
+            if tool and isinstance(given, dict) and isinstance(given.get("command"), str):
+                out.append(("run", f"{tool} {given['command']}", here))
             if isinstance(uses, str) and "ssh" in uses.lower() and isinstance(given, dict):
                 # an SSH action runs its script on a server (appleboy/ssh-action and the like)
                 out.extend(("remote", v, here) for sk, v in given.items()
@@ -1265,6 +1478,43 @@ def release_image_push(data) -> str | None:
                     and isinstance(given, dict) and given.get("push") in (True, "true"):
                 return str(step["uses"])
     return None
+
+
+def started_by_hand(data) -> bool:
+    """Is a GitHub Actions workflow run only when someone starts it (``workflow_dispatch``)?"""
+    on = data.get("on", data.get(True)) if isinstance(data, dict) else None
+    names = [on] if isinstance(on, str) else list(on) if isinstance(on, (list, dict)) else []
+    return names == ["workflow_dispatch"]
+
+
+#: A reusable workflow of another repository named for deployment (``create-deployment.yml``).
+_REUSABLE_DEPLOY = re.compile(r"/\.github/workflows/[\w.-]*(?:deploy|create-endpoint|release)"
+                              r"[\w.-]*\.ya?ml@", re.I)
+
+
+def platform_deploys(data, render: bool = True) -> list:
+    """``[(signal, service, detail)]`` of a hosting platform's blueprint that deploys on every
+    push: Render (``render.yaml`` services; ``autoDeploy`` is on unless set false) and the
+    DigitalOcean App Platform (``deploy_on_push: true``). The platform builds and releases each
+    pushed commit, as a CI deploy step would; a ``healthCheckPath`` is the service's health
+    check. ``render``: the file is a Render blueprint (``render.yaml``)."""
+    services = data.get("services") if isinstance(data, dict) else None
+    out = []
+    for svc in services if isinstance(services, list) else []:
+        if not isinstance(svc, dict):
+            continue
+        name = str(svc.get("name", ""))[:40]
+        source = svc.get("github") or svc.get("gitlab") or {}
+        if render and "type" in svc and svc.get("autoDeploy", True) not in (False, "false") \
+                and svc.get("autoDeployTrigger", "commit") != "off" \
+                or isinstance(source, dict) and source.get("deploy_on_push") is True:
+            out.append(("ci-deploy", name, f"the platform deploys service {name} on every push"))
+        path, check = svc.get("healthCheckPath"), svc.get("health_check")
+        if not path and isinstance(check, dict):
+            path = check.get("http_path")
+        if isinstance(path, str) and path:
+            out.append(("health-check", name, f"health check {path} of service {name}"[:80]))
+    return out
 
 
 def jenkins_commands(text: str) -> list:
@@ -1443,6 +1693,16 @@ YAML_K8S = _rules([
      r"^kind:[ \t]*(?:Workflow|CronWorkflow|WorkflowTemplate|Pipeline|PipelineRun|Task)\b"
      r"|^[ \t]*pipelineSpec[ \t]*:"),
 ])
+#: Monitoring declared as Terraform resources: metrics collected for the service (Application
+#: Insights, dashboards) and alert rules on them.
+TERRAFORM = _rules([
+    ("metrics-export", ("application_insights", "_dashboard"),
+     r'^[ \t]*resource[ \t]+"(?:azurerm_application_insights|aws_cloudwatch_dashboard'
+     r'|google_monitoring_dashboard)"'),
+    ("alert-rules", ("alarm", "alert"),
+     r'^[ \t]*resource[ \t]+"(?:aws_cloudwatch_metric_alarm|azurerm_monitor_metric_alert'
+     r'|azurerm_monitor_scheduled_query_rules_alert\w*|google_monitoring_alert_policy)"'),
+])
 DOCKER = _rules([("health-check", ("HEALTHCHECK", "healthcheck"), r"(?i:^[ \t]*HEALTHCHECK\b)")])
 MAKE = _rules([("train-command", ("train", "dvc"),
                 r"^(?:re)?train[\w-]*[ \t]*:|^[ \t]+.*\bdvc\s+repro\b")])
@@ -1545,6 +1805,8 @@ _CI_NAMES = {"azure-pipelines.yml": "Azure Pipelines", "azure-pipelines.yaml": "
              "buildspec.yml": "AWS CodeBuild", "buildspec.yaml": "AWS CodeBuild",
              ".drone.yml": "Drone CI", "jenkinsfile": "Jenkins"}
 _ROOT_CI = {".gitlab-ci.yml": "GitLab CI", ".gitlab-ci.yaml": "GitLab CI"}
+#: Blueprints of hosting platforms that build and deploy each push (see platform_deploys).
+_PLATFORM_FILES = frozenset({"render.yaml", "render.yml", "app.yaml", "app.yml"})
 #: Lower-case name prefixes of documentation files that are signals wherever they are.
 _DOC_PREFIXES = {
     "model_card": "model-card", "model-card": "model-card", "modelcard": "model-card",
@@ -1867,6 +2129,7 @@ class _Scanner:
         self.every = max(1, int(every))
         self.read_limit = int(read_limit)
         self.result = ScanResult(root=root)
+        self.manual_ci = False  #: reading a workflow that only runs when started by hand
         self.stats = {"files": 0, "folders": 0, "files_read": 0, "bytes_read": 0,
                       "truncated": 0, "skipped_folders": 0, "links_not_followed": 0,
                       "special_files": 0, "problems_not_listed": 0, "submodules": 0}
@@ -1879,6 +2142,8 @@ class _Scanner:
 
     def hit(self, signal: str, path: str, line: int | None = None, detail: str | None = None,
             count: int = 1, project: str = SHARED) -> None:
+        if signal == "ci-deploy" and self.manual_ci:
+            signal = "ci-deploy-manual"  # the deploy runs when someone starts the workflow
         if signal in TRAINING_SIGNALS:
             top = path.split("/", 1)[0] if "/" in path else ""
             if top not in self.result.training_places:
@@ -2177,6 +2442,7 @@ class _Scanner:
             return
         if ext == "tf":
             self.hit("iac", relpath, detail="Terraform", project=project)
+            self.search(abspath, relpath, TERRAFORM, project)
             return
         if ext == "dockerfile" or lname.startswith(("dockerfile.", "containerfile.")):
             self._dockerfile(abspath, relpath, project)
@@ -2246,6 +2512,9 @@ class _Scanner:
             self.hit("pytest-config", relpath, detail="pytest conftest (parsed, never run)",
                      project=project)
             test = True
+        elif test and placeholder_tests(text := self.read(abspath, relpath) or "",
+                                        PLACEHOLDER_MAX):
+            return  # assert 1 == 1 tests nothing of the project
         elif test:
             self.hit("tests", relpath, project=project)
             if "integration" in lname or "e2e" in lname or "end_to_end" in lname:
@@ -2291,6 +2560,14 @@ class _Scanner:
         text = self.read(abspath, relpath) if text is None else text
         if text is None:
             return
+        self.manual_ci = system == "GitHub Actions" and started_by_hand(_load_yaml(text))
+        try:
+            self._ci_commands(relpath, system, project, text)
+        finally:
+            self.manual_ci = False
+
+    def _ci_commands(self, relpath: str, system: str, project: str, text: str) -> None:
+        """The signals of the commands a CI file runs (see :meth:`_ci`)."""
         seen_deploys: set = set()
         if system == "Jenkins":
             commands = jenkins_commands(text)
@@ -2332,6 +2609,11 @@ class _Scanner:
                     self.hit("ci-deploy", relpath, _line_of(lines, match.group(0)),
                              f"on a server over SSH: {match.group(0)}", project=target)
                 continue
+            if kind == "uses" and _REUSABLE_DEPLOY.search(value) \
+                    and ("ci-deploy", target) not in seen:
+                seen.add(("ci-deploy", target))
+                self.hit("ci-deploy", relpath, _line_of(lines, value),
+                         f"reusable workflow {value}"[:80], project=target)
             if kind == "uses":
                 for part, signal in _ACTIONS:
                     if signal and part in value and (signal, target) not in seen:
@@ -2440,6 +2722,12 @@ class _Scanner:
             self.hit("lockfile", relpath, detail="conda-lock file", project=project)
         elif lname.startswith(("openapi.", "swagger.")):
             self.hit("api-schema", relpath, project=project)
+        elif lname in _PLATFORM_FILES:
+            text = self.read(abspath, relpath) or ""
+            for signal, service, detail in platform_deploys(_load_yaml(text),
+                                                            lname.startswith("render.")):
+                self.hit(signal, relpath, _line_of(text.split("\n"), service), detail,
+                         project=project)
         elif parent.endswith(("issue_template", ".gitlab/issue_templates")):
             self.hit("issue-template", relpath, project=project)
         elif "conf" in parent.split("/") and lname.startswith(("catalog", "parameters")):
@@ -2748,7 +3036,7 @@ def scan(path: str | Path, progress: Callable[[int], None] | None = None, every:
 #: Every signal the scanner can record (the signals file must describe exactly these).
 SIGNALS = frozenset(
     set(_IMPORTS.values()) | set(_CALLS.values())
-    | {s for rules in (YAML_K8S, DOCKER, MAKE, PYPROJECT, SETUPCFG, TOX, GITATTRIBUTES,
+    | {s for rules in (YAML_K8S, TERRAFORM, DOCKER, MAKE, PYPROJECT, SETUPCFG, TOX, GITATTRIBUTES,
                        GITCONFIG, DVCCONFIG, GITIGNORE) for s, _, _ in rules}
     | {s for pairs in _BY_NAME.values() for s, _ in pairs}
     | set(_DOC_PREFIXES.values()) | {s for _, s in _STEM_SIGNALS}
@@ -2762,7 +3050,9 @@ SIGNALS = frozenset(
        "ci-environments", "drift-monitor", "data-loading", "tracker-integration",
        "data-versioned", "data-tests", "flow-artefacts", "pipeline-deploy", "dvc-model",
        "drift-job", "model-fit", "shared-features", "metric-test", "ci-publish",
-       "failure-alerts", "request-schema", "ci-data-validation"}
+       "failure-alerts", "request-schema", "ci-data-validation", "pipeline-checks",
+       "pipeline-schedule", "freshness-checks", "saved-preprocessing", "ci-infra",
+       "ci-deploy-manual"}
 )
 
 
