@@ -580,7 +580,7 @@ def _parse_signals(source: str, test: bool) -> list:
             f"transformation"[:80])
     found = {sig: line for sig, line, *_ in reversed(out)}
     if "drift-library" in found and ("pipeline" in found
-                                     or _JOB_RUNNERS & _import_tops(nodes)):
+                                     or _JOB_RUNNERS & tops):
         # a drift check in a flow, DAG, pipeline step, service or scheduled job runs by itself
         add("drift-job", ast.Pass(lineno=found["drift-library"]),
             "drift checks in a pipeline, scheduled job or service")
@@ -844,7 +844,6 @@ def _saved_with_preprocessing(calls: list, found: set) -> str | None:
 
 
 PLACEHOLDER_MAX = 2048  #: bytes: a longer test file is never a placeholder (parsed once only)
-_PLACEHOLDER_CACHE: dict = {}
 
 
 def placeholder_tests(source: str, limit: int | None = None) -> bool:
@@ -853,14 +852,12 @@ def placeholder_tests(source: str, limit: int | None = None) -> bool:
     taken as real tests without parsing."""
     if limit is not None and len(source) > limit:
         return False
-    key = (hash(source), len(source))  # copies of one test file are parsed once
-    if key not in _PLACEHOLDER_CACHE:
-        if len(_PLACEHOLDER_CACHE) >= _SIGNAL_CACHE_MAX:
-            _PLACEHOLDER_CACHE.clear()
-        _PLACEHOLDER_CACHE[key] = _only_constant_checks(source)
-    return _PLACEHOLDER_CACHE[key]
+    return _only_constant_checks(source)
 
 
+# Keyed on the (short) source itself: copies of one test file are parsed once per process;
+# a few hundred distinct ones bound the memory (at most 2 KiB each).
+@lru_cache(maxsize=256)
 def _only_constant_checks(source: str) -> bool:
     """See :func:`placeholder_tests`."""
     try:
@@ -2512,8 +2509,9 @@ class _Scanner:
             self.hit("pytest-config", relpath, detail="pytest conftest (parsed, never run)",
                      project=project)
             test = True
-        elif test and placeholder_tests(text := self.read(abspath, relpath) or "",
-                                        PLACEHOLDER_MAX):
+        elif test and placeholder_tests(
+                text := (self.read(abspath, relpath) if text is None else text) or "",
+                PLACEHOLDER_MAX):
             return  # assert 1 == 1 tests nothing of the project
         elif test:
             self.hit("tests", relpath, project=project)
